@@ -1,0 +1,30 @@
+// Runs every test file under test/ with node's test runner, TypeScript loaded through tsx.
+// Node 20's runner takes no globs, so the files are listed here. Pass paths or name fragments to
+// run a subset: `node scripts/run-tests.mjs lab-adb`.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+function findTests(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (entry === 'fixtures' || entry === 'bench' || entry === 'node_modules') continue;
+    if (statSync(path).isDirectory()) found.push(...findTests(path));
+    else if (entry.endsWith('.test.ts')) found.push(path);
+  }
+  return found;
+}
+
+const filters = process.argv.slice(2);
+const files = findTests('test')
+  .map((f) => relative('.', f))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(' ')}`);
+  process.exit(1);
+}
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files];
+const child = spawn(process.execPath, args, { stdio: 'inherit' });
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

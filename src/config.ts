@@ -1,0 +1,62 @@
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { InputError } from './errors.ts';
+
+/**
+ * The one place environment variables are read. Everything else receives typed options.
+ */
+export interface Config {
+  /** Root of run directories, the image store and the API token. `CANARYTRAP_DATA`, default `./.data`. */
+  dataRoot: string;
+  /** Redis to use for the queue. `CANARYTRAP_REDIS_URL` or `REDIS_URL`; unset: a private redis-server is started. */
+  redisUrl: string | undefined;
+  /** Prefix of every BullMQ key, so parallel test suites never share queues. `CANARYTRAP_QUEUE_PREFIX`, default `canarytrap`. */
+  queuePrefix: string;
+  /** The adb client binary. `CANARYTRAP_ADB`, default `adb` on PATH. */
+  adbPath: string;
+  /** The adb server port. `ANDROID_ADB_SERVER_PORT`, default 5037 (adb's own default). */
+  adbServerPort: number;
+  /** Android SDK root. `ANDROID_HOME`, then `ANDROID_SDK_ROOT`. */
+  androidHome: string | undefined;
+  /** Directory holding frida-server binaries per ABI (`frida-server-<abi>`). `CANARYTRAP_FRIDA_SERVER_DIR`. */
+  fridaServerDir: string | undefined;
+  /** Which device to boot images on. `CANARYTRAP_LAUNCHER`: `lab-phone` | `sdk-emulator` | `auto` (default). */
+  launcher: 'lab-phone' | 'sdk-emulator' | 'auto';
+  /** pino level. `CANARYTRAP_LOG_LEVEL`, default `warn`. */
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const launcher = env['CANARYTRAP_LAUNCHER'] ?? 'auto';
+  if (launcher !== 'lab-phone' && launcher !== 'sdk-emulator' && launcher !== 'auto') {
+    throw new InputError(
+      'config-invalid',
+      `CANARYTRAP_LAUNCHER is "${launcher}"`,
+      { hint: 'set it to lab-phone, sdk-emulator or auto' },
+    );
+  }
+  const adbServerPort = Number(env['ANDROID_ADB_SERVER_PORT'] ?? 5037);
+  if (!Number.isInteger(adbServerPort) || adbServerPort <= 0 || adbServerPort > 65535) {
+    throw new InputError('config-invalid', `ANDROID_ADB_SERVER_PORT is "${env['ANDROID_ADB_SERVER_PORT']}"`, {
+      hint: 'set it to a TCP port number',
+    });
+  }
+  return {
+    dataRoot: resolve(cwd, env['CANARYTRAP_DATA'] ?? '.data'),
+    redisUrl: env['CANARYTRAP_REDIS_URL'] ?? env['REDIS_URL'] ?? undefined,
+    queuePrefix: env['CANARYTRAP_QUEUE_PREFIX'] ?? 'canarytrap',
+    adbPath: env['CANARYTRAP_ADB'] ?? 'adb',
+    adbServerPort,
+    androidHome: env['ANDROID_HOME'] ?? env['ANDROID_SDK_ROOT'] ?? undefined,
+    fridaServerDir: env['CANARYTRAP_FRIDA_SERVER_DIR'] ?? undefined,
+    launcher,
+    logLevel: env['CANARYTRAP_LOG_LEVEL'] ?? 'warn',
+  };
+}
+
+/** The emulator's console auth token file, where the SDK emulator and the lab phone both keep it. */
+export function consoleAuthTokenPath(env: Env = process.env): string {
+  return resolve(env['HOME'] ?? homedir(), '.emulator_console_auth_token');
+}

@@ -1,0 +1,75 @@
+import type { Logger } from '../log.ts';
+
+export interface ShellResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface ShellOptions {
+  /** Default 30 s. The error names this option. */
+  timeoutMs?: number;
+  /** Resolve with a non-zero exit code instead of throwing `device-command-failed`. */
+  allowFailure?: boolean;
+}
+
+/**
+ * Everything downstream of boot talks to a device through this interface only. The production
+ * implementation (AdbDevice) drives real `adb` and the emulator console, for the SDK emulator
+ * and the lab phone alike.
+ */
+export interface Device {
+  /** adb serial, `emulator-<console port>`. */
+  readonly serial: string;
+  readonly consolePort: number;
+  readonly adbPort: number;
+  shell(command: string, options?: ShellOptions): Promise<ShellResult>;
+  push(localPath: string, remotePath: string): Promise<void>;
+  pull(remotePath: string, localPath: string): Promise<void>;
+  install(apkPath: string): Promise<void>;
+  /** One emulator console command; resolves with its output (without the final `OK`). */
+  console(command: string): Promise<string>;
+  abi(): Promise<string>;
+  apiLevel(): Promise<number>;
+  /** adb forward tcp:<local> tcp:<remote>; resolves with the local port. */
+  forward(remotePort: number, localPort?: number): Promise<number>;
+}
+
+/** A booted device that owns its process, ports and temp dirs; disposing it tears all down. */
+export interface RunningDevice extends Device, AsyncDisposable {
+  readonly launcher: LauncherName;
+  /** Idempotent: kill (console `kill`, then SIGTERM, then SIGKILL), reap, free ports, remove temp dirs. */
+  stop(): Promise<void>;
+}
+
+export type LauncherName = 'lab-phone' | 'sdk-emulator';
+
+export interface NetworkSettings {
+  /** The run's DNS sinkhole (the lab phone accepts any port; the SDK emulator needs 53). */
+  dnsServer: { host: string; port: number };
+  /** The run's interception proxy. */
+  httpProxy: { host: string; port: number };
+  /** Where the emulator writes its own pcap (`-tcpdump`). */
+  pcapPath?: string;
+}
+
+export interface LaunchRequest {
+  /** Directory holding the unpacked image (system.img and friends), as intake stored it. */
+  imageDir: string;
+  /** The run directory; device logs go there. */
+  runDir: string;
+  network: NetworkSettings;
+  /** Line-1 number the device reports (`-phone-number`). */
+  phoneNumber?: string;
+  /** Default 180 s for the emulator, 20 s for the lab phone. */
+  bootTimeoutMs?: number;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+export interface Launcher {
+  readonly name: LauncherName;
+  /** Why this launcher cannot run that image here, or undefined when it can. */
+  unavailableReason(imageDir: string): Promise<string | undefined>;
+  launch(request: LaunchRequest): Promise<RunningDevice>;
+}
