@@ -24,6 +24,8 @@ export interface Config {
   launcher: 'lab-phone' | 'sdk-emulator' | 'auto';
   /** pino level. `CANARYTRAP_LOG_LEVEL`, default `warn`. */
   logLevel: string;
+  /** The emulator console auth token file: `$HOME/.emulator_console_auth_token`, as the emulator and adb use it. */
+  consoleAuthTokenPath: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -53,6 +55,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     fridaServerDir: env['CANARYTRAP_FRIDA_SERVER_DIR'] ?? undefined,
     launcher,
     logLevel: env['CANARYTRAP_LOG_LEVEL'] ?? 'warn',
+    consoleAuthTokenPath: consoleAuthTokenPath(env),
   };
 }
 

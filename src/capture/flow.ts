@@ -39,4 +39,9 @@ export interface Flow {
   /** Raw bytes sent by the client for flows that are not parsed HTTP. base64. */
   raw?: string;
   tls?: { sni?: string; decrypted: boolean };
+  /**
+   * Why this flow carries less than a full exchange, when it does: a TLS handshake the client
+   * broke off (`tls-handshake:cert-rejected`), bytes that were not HTTP (`client-error:…`).
+   */
+  error?: string;
 }

@@ -31,6 +31,8 @@ export interface Device {
   console(command: string): Promise<string>;
   abi(): Promise<string>;
   apiLevel(): Promise<number>;
+  /** `adb root`, then waits until the shell runs as uid 0. */
+  root(): Promise<void>;
   /** adb forward tcp:<local> tcp:<remote>; resolves with the local port. */
   forward(remotePort: number, localPort?: number): Promise<number>;
 }

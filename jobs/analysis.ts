@@ -1,0 +1,116 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { join } from 'node:path';
+import type { Config } from '../src/config.ts';
+import { AdbClient } from '../src/device/adb-client.ts';
+import { CanarytrapError, describeError, isCanarytrapError } from '../src/errors.ts';
+import type { Logger } from '../src/log.ts';
+import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from '../src/queue/job-data.ts';
+import { STAGES } from '../src/queue/names.ts';
+import { RUN_FILES, writeJsonAtomic, type RunRecord } from '../src/run/run-dir.ts';
+import { Teardown } from '../src/run/teardown.ts';
+import type { RunContext, StageDefinition } from './context.ts';
+import { bootStage } from './stages/boot.ts';
+import { collectStage } from './stages/collect.ts';
+import { correlateStage } from './stages/correlate.ts';
+import { exerciseStage } from './stages/exercise.ts';
+import { intakeStage } from './stages/intake.ts';
+import { plantStage } from './stages/plant.ts';
+import { prepareStage } from './stages/prepare.ts';
+import { reportStage } from './stages/report.ts';
+
+export const PIPELINE: readonly StageDefinition[] = [
+  { name: 'intake', run: intakeStage },
+  { name: 'boot', run: bootStage },
+  { name: 'prepare', run: prepareStage },
+  { name: 'plant', run: plantStage },
+  { name: 'exercise', run: exerciseStage },
+  { name: 'collect', run: collectStage },
+  { name: 'correlate', run: correlateStage },
+  { name: 'report', run: reportStage },
+];
+
+export interface AnalysisDeps {
+  config: Config;
+  logger: Logger;
+}
+
+/** The BullMQ processor of one analysis: the stages in order, teardown on every path. */
+export async function processAnalysis(job: Job<AnalysisJobData, AnalysisResult>, deps: AnalysisDeps): Promise<AnalysisResult> {
+  const jobId = job.id ?? job.data.runId;
+  const context: RunContext = {
+    data: job.data,
+    jobId,
+    config: deps.config,
+    adb: new AdbClient({ adbPath: deps.config.adbPath, serverPort: deps.config.adbServerPort }),
+    teardown: new Teardown(),
+    startedAt: Date.now(),
+    logger: deps.logger.child({ jobId, runId: job.data.runId }),
+    publish: (progress: AnalysisProgress) => job.updateProgress(progress),
+    flows: [],
+    events: [],
+    leaks: [],
+    limitations: [],
+    stages: [],
+  };
+  try {
+    for (const [index, stage] of PIPELINE.entries()) {
+      const logger = context.logger;
+      context.logger = logger.child({ stage: stage.name });
+      const startedAt = Date.now();
+      await context.publish({ type: 'stage', stage: stage.name, index, total: STAGES.length, status: 'started', at: startedAt });
+      try {
+        const note = (await stage.run(context)) ?? undefined;
+        context.stages.push({ name: stage.name, startedAt, finishedAt: Date.now(), status: 'done', ...(note ? { note } : {}) });
+        await context.publish({ type: 'stage', stage: stage.name, index, total: STAGES.length, status: 'done', ...(note ? { message: note } : {}), at: Date.now() });
+      } catch (error) {
+        const message = describeError(error);
+        context.stages.push({ name: stage.name, startedAt, finishedAt: Date.now(), status: 'failed', note: message });
+        await context.publish({ type: 'stage', stage: stage.name, index, total: STAGES.length, status: 'failed', message, at: Date.now() });
+        throw error;
+      } finally {
+        context.logger = logger.child({ stage: undefined });
+      }
+      if (context.runDir) await writeRecord(context, job, 'running');
+    }
+    await writeRecord(context, job, 'done');
+    return {
+      runId: job.data.runId,
+      runDir: context.runDir ?? '',
+      verdict: context.leaks.length > 0 ? 'leaks-found' : 'no-leaks',
+      leakCount: context.leaks.length,
+      summary: context.stages.at(-1)?.note ?? '',
+    };
+  } catch (error) {
+    context.logger.error({ err: error }, 'analysis failed');
+    if (context.runDir) await writeRecord(context, job, 'failed', error).catch(() => undefined);
+    throw toQueueError(error);
+  } finally {
+    const failures = await context.teardown.run();
+    if (failures.length > 0) context.logger.warn({ failures }, 'teardown steps failed');
+  }
+}
+
+async function writeRecord(context: RunContext, job: Job<AnalysisJobData>, status: RunRecord['status'], error?: unknown): Promise<void> {
+  if (!context.runDir) return;
+  const record: RunRecord = {
+    runId: context.data.runId,
+    imageLabel: context.data.imageLabel,
+    ...(context.image ? { imageSha256: context.image.sha256 } : {}),
+    ...(context.data.baselineRunId ? { baselineRunId: context.data.baselineRunId } : {}),
+    status,
+    createdAt: new Date(context.startedAt).toISOString(),
+    ...(status === 'running' ? {} : { finishedAt: new Date().toISOString() }),
+    ...(error ? { error: { code: isCanarytrapError(error) ? error.code : 'internal-error', message: describeError(error) } } : {}),
+    attempt: job.attemptsMade + 1,
+  };
+  await writeJsonAtomic(join(context.runDir, RUN_FILES.record), record);
+}
+
+/** Errors a retry cannot fix become UnrecoverableError, so BullMQ does not try again. */
+function toQueueError(error: unknown): Error {
+  if (error instanceof CanarytrapError && error.permanent) {
+    const unrecoverable = new UnrecoverableError(`${error.code}: ${error.oneLine()}`);
+    return unrecoverable;
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}

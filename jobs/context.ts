@@ -1,0 +1,46 @@
+import type { GeneratedCanaries } from '../src/canary/generate.ts';
+import type { Flow } from '../src/capture/flow.ts';
+import type { CaptureSession } from '../src/capture/index.ts';
+import type { Config } from '../src/config.ts';
+import type { Leak } from '../src/correlate/types.ts';
+import type { RunningDevice } from '../src/device/device.ts';
+import type { AdbClient } from '../src/device/adb-client.ts';
+import type { StoredImage } from '../src/intake/index.ts';
+import type { InstrumentationEvent } from '../src/instrument/events.ts';
+import type { Logger } from '../src/log.ts';
+import type { AnalysisJobData, AnalysisProgress } from '../src/queue/job-data.ts';
+import type { StageName } from '../src/queue/names.ts';
+import type { StageRecord } from '../src/report/model.ts';
+import type { Teardown } from '../src/run/teardown.ts';
+
+/** What the stages of one analysis share. Stages fill it in order; each reads what earlier ones left. */
+export interface RunContext {
+  readonly data: AnalysisJobData;
+  readonly jobId: string;
+  readonly config: Config;
+  readonly adb: AdbClient;
+  readonly teardown: Teardown;
+  readonly startedAt: number;
+  logger: Logger;
+  /** Publishes progress through BullMQ (QueueEvents) for `watch` and the web page. */
+  publish(progress: AnalysisProgress): Promise<void>;
+  /** Set by intake, once the image is known good. */
+  runDir?: string;
+  image?: StoredImage;
+  capture?: CaptureSession;
+  device?: RunningDevice;
+  canaries?: GeneratedCanaries;
+  flows: Flow[];
+  events: InstrumentationEvent[];
+  leaks: Leak[];
+  /** What the run could not observe, one sentence each. */
+  limitations: string[];
+  stages: StageRecord[];
+}
+
+export type Stage = (context: RunContext) => Promise<string | void>;
+
+export interface StageDefinition {
+  name: StageName;
+  run: Stage;
+}

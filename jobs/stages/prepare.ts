@@ -1,0 +1,22 @@
+import { prepareDevice } from '../../src/device/prepare.ts';
+import { CanarytrapError } from '../../src/errors.ts';
+import { startInstrumentation } from '../../src/instrument/session.ts';
+import type { RunContext } from '../context.ts';
+
+/** Root, the run's CA as a system CA, then instrumentation where Frida is available. */
+export async function prepareStage(context: RunContext): Promise<string> {
+  const { device, capture } = context;
+  if (!device || !capture) throw new CanarytrapError('stage-order', 'prepare needs boot first');
+  const installed = await prepareDevice(device, {
+    caCertificatePem: capture.caCertificatePem,
+    caSubjectHashOld: capture.caSubjectHashOld,
+    logger: context.logger,
+  });
+  const instrumentation = await startInstrumentation({ device, launcher: device.launcher, logger: context.logger });
+  if (instrumentation.unavailable) context.limitations.push(instrumentation.unavailable);
+  if (instrumentation.session) {
+    const session = instrumentation.session;
+    context.teardown.add('instrumentation', () => session.stop());
+  }
+  return `run CA installed as ${installed}; instrumentation: ${instrumentation.summary}`;
+}

@@ -1,0 +1,49 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CanarytrapError } from '../../src/errors.ts';
+import { buildReport } from '../../src/report/build.ts';
+import { renderReportHtml } from '../../src/report/html.ts';
+import type { Report } from '../../src/report/model.ts';
+import { RUN_FILES, writeJsonAtomic } from '../../src/run/run-dir.ts';
+import type { RunContext } from '../context.ts';
+
+/** Writes report.json and the self-contained report.html. */
+export async function reportStage(context: RunContext): Promise<string> {
+  const report = assembleReport(context);
+  if (!context.runDir) throw new CanarytrapError('stage-order', 'report needs intake first');
+  await writeJsonAtomic(join(context.runDir, RUN_FILES.reportJson), report);
+  await writeFile(join(context.runDir, RUN_FILES.reportHtml), renderReportHtml(report));
+  return report.verdict.summary;
+}
+
+export function assembleReport(context: RunContext): Report {
+  const { image, canaries } = context;
+  if (!image || !canaries) throw new CanarytrapError('stage-order', 'report needs intake and plant first');
+  const meta = image.metadata;
+  return buildReport({
+    run: {
+      runId: context.data.runId,
+      jobId: context.jobId,
+      image: {
+        name: context.data.imageLabel,
+        sha256: image.sha256,
+        ...(meta.fingerprint ? { fingerprint: meta.fingerprint } : {}),
+        ...(meta.model ? { model: meta.model } : {}),
+        ...(meta.manufacturer ? { manufacturer: meta.manufacturer } : {}),
+        ...(meta.androidVersion ? { androidVersion: meta.androidVersion } : {}),
+        ...(meta.apiLevel ? { apiLevel: meta.apiLevel } : {}),
+        ...(meta.lineage ? { lineage: meta.lineage } : {}),
+      },
+      startedAt: context.startedAt,
+      finishedAt: Date.now(),
+      launcher: context.device?.launcher ?? 'lab-phone',
+      ...(context.data.baselineRunId ? { baselineRunId: context.data.baselineRunId } : {}),
+    },
+    canaries: canaries.set,
+    leaks: context.leaks,
+    flows: context.flows,
+    stages: context.stages,
+    limitations: context.limitations,
+    inventory: image.inventory,
+  });
+}

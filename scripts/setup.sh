@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what `npm run demo` and `npm test` need and is missing: Debian packages (as root) and
+# npm packages. Safe to run again: it only installs what is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose="${1:-demo}"
+
+need_debs=()
+want() { command -v "$1" >/dev/null 2>&1 || need_debs+=("$2"); }
+want redis-server redis-server
+want adb adb
+want mke2fs e2fsprogs
+want debugfs e2fsprogs
+want simg2img android-sdk-libsparse-utils
+want aapt aapt
+want aapt2 aapt
+want apksigner apksigner
+want smali smali
+want keytool openjdk-17-jre-headless
+want zip zip
+[ -f /usr/share/android-framework-res/framework-res.apk ] || need_debs+=(android-framework-res)
+if [ "$purpose" = test ]; then
+  want tshark tshark
+  want mkfs.erofs erofs-utils
+  want chromium chromium
+  want openssl openssl
+fi
+
+if [ "${#need_debs[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages: ${need_debs[*]} — run as root or: sudo apt-get install -y ${need_debs[*]}" >&2
+    exit 5
+  fi
+  echo "setup: installing Debian packages: ${need_debs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer no without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need_debs[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi

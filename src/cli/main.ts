@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { registerDemo } from './demo.ts';
+import { registerDiff } from './diff.ts';
+import { EXIT } from './exit-codes.ts';
+import { registerReport } from './report.ts';
+import { registerSubmit } from './submit.ts';
+import { registerWatch } from './watch.ts';
+import { registerWorker } from './worker.ts';
+
+const program = new Command()
+  .name('canarytrap')
+  .description('Dynamic sandbox for suspect Android firmware: plants canaries, captures what leaves the device, reports every leak.')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerSubmit(program);
+registerWorker(program);
+registerWatch(program);
+registerReport(program);
+registerDiff(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    throw error;
+  }
+}

@@ -1,0 +1,42 @@
+import type { Leak } from '../correlate/types.ts';
+import type { AnalysisProgress } from '../queue/job-data.ts';
+import type { Report } from '../report/model.ts';
+
+/** One line for a leak: what, where to, from which app, through which transforms. */
+export function leakLine(leak: Leak): string {
+  const host = leak.destination.host ?? leak.destination.ip ?? '?';
+  const port = leak.destination.port ? `:${leak.destination.port}` : '';
+  const app = leak.app ?? 'unknown app';
+  return `${leak.canary.kind} ${leak.canary.value} → ${host}${port} from ${app} via ${leak.transforms.join(' → ') || 'plain'}`;
+}
+
+export function progressLine(progress: AnalysisProgress): string {
+  if (progress.type === 'leak') return `  LEAK ${leakLine(progress.leak)}`;
+  if (progress.type === 'note') return `  … ${progress.message}`;
+  const step = `[${progress.index + 1}/${progress.total}] ${progress.stage}`;
+  if (progress.status === 'started') return `${step} …`;
+  if (progress.status === 'failed') return `${step} FAILED: ${progress.message ?? ''}`;
+  return `${step} done${progress.message ? `: ${progress.message}` : ''}`;
+}
+
+/** The leak summary that ends `watch`, `submit --wait` and the demo: one line per canary kind. */
+export function leakSummary(report: Report): string {
+  const lines = [`Verdict: ${report.verdict.status} — ${report.verdict.summary}`];
+  const byKind = new Map<string, Leak[]>();
+  for (const leak of report.leaks) {
+    const list = byKind.get(leak.canary.kind) ?? [];
+    list.push(leak);
+    byKind.set(leak.canary.kind, list);
+  }
+  for (const [kind, leaks] of [...byKind.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const channels = new Map<string, string>();
+    for (const leak of leaks) {
+      const host = leak.destination.host ?? leak.destination.ip ?? '?';
+      const key = `${host}|${leak.app ?? ''}|${leak.transforms.join('>')}`;
+      channels.set(key, `${host} from ${leak.app ?? 'unknown app'} via ${leak.transforms.join(' → ') || 'plain'}`);
+    }
+    lines.push(`  ${kind.padEnd(13)} ${String(leaks.length).padStart(3)} leak${leaks.length === 1 ? ' ' : 's'}  ${[...channels.values()].join('; ')}`);
+  }
+  for (const limitation of report.limitations) lines.push(`  note: ${limitation}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,27 @@
+import type { Config } from '../config.ts';
+import { CanarytrapError } from '../errors.ts';
+import type { AdbClient } from './adb-client.ts';
+import type { Launcher } from './device.ts';
+import { LabPhoneLauncher } from './lab-phone/launcher.ts';
+
+/** The one place launchers are registered and chosen. */
+export function chooseLauncher(
+  image: { metadata: { labImage?: boolean } },
+  context: { config: Config; adb: AdbClient; data: { options: { launcher?: 'lab-phone' | 'sdk-emulator' } } },
+): Launcher {
+  const wanted = context.data.options.launcher ?? (context.config.launcher === 'auto' ? undefined : context.config.launcher);
+  const lab = image.metadata.labImage === true;
+  if (wanted === 'sdk-emulator' || (!wanted && !lab)) {
+    throw new CanarytrapError('emulator-unavailable', 'the SDK emulator launcher is not available in this version', {
+      permanent: true,
+      hint: 'submit a lab image, or run with CANARYTRAP_LAUNCHER=lab-phone',
+    });
+  }
+  if (!lab) {
+    throw new CanarytrapError('image-not-lab', 'the lab phone runs lab images only (images with /etc/canarytrap/lab-image.json)', {
+      permanent: true,
+      expected: true,
+    });
+  }
+  return new LabPhoneLauncher({ adb: context.adb, consoleAuthTokenPath: context.config.consoleAuthTokenPath });
+}

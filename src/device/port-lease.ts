@@ -1,0 +1,83 @@
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CanarytrapError } from '../errors.ts';
+
+/**
+ * Console/adb port pairs leased across every process on this host, so several workers never
+ * boot two devices on one port. A lease is a lock file created with O_EXCL holding the owner's
+ * pid; a lease whose owner died is taken over.
+ */
+export interface PortLease extends AsyncDisposable {
+  readonly consolePort: number;
+  readonly adbPort: number;
+  release(): Promise<void>;
+}
+
+export interface LeaseOptions {
+  /** Where lock files live. Default `<tmpdir>/canarytrap-port-leases`. */
+  lockDir?: string;
+  /** First even console port to try. The emulator accepts 5554–5682. */
+  first?: number;
+  last?: number;
+}
+
+export function defaultLockDir(): string {
+  return join(tmpdir(), 'canarytrap-port-leases');
+}
+
+export async function leaseConsolePorts(options: LeaseOptions = {}): Promise<PortLease> {
+  const lockDir = options.lockDir ?? defaultLockDir();
+  const first = options.first ?? 5554;
+  const last = options.last ?? 5682;
+  await mkdir(lockDir, { recursive: true });
+  for (let port = first; port + 1 <= last + 1; port += 2) {
+    const lockPath = join(lockDir, `${port}.lock`);
+    if (!(await tryLock(lockPath))) continue;
+    if (!((await portFree(port)) && (await portFree(port + 1)))) {
+      await rm(lockPath, { force: true });
+      continue;
+    }
+    let released: Promise<void> | undefined;
+    const release = () => (released ??= rm(lockPath, { force: true }));
+    return { consolePort: port, adbPort: port + 1, release, [Symbol.asyncDispose]: release };
+  }
+  throw new CanarytrapError('ports-exhausted', `no free console port pair between ${first} and ${last}`, {
+    hint: `too many devices on this host; lower worker concurrency or remove stale locks in ${lockDir}`,
+  });
+}
+
+async function tryLock(lockPath: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) return false;
+      await rm(lockPath, { force: true });
+    }
+  }
+  return false;
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

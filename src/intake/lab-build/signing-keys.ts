@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import { runTool } from '../tools.ts';
+
+/** A PKCS#12 keystore holding one key, as apksigner takes it. */
+export interface SigningKey {
+  keystorePath: string;
+  alias: string;
+  password: string;
+}
+
+/**
+ * Two keys per build, as a vendor has them: the platform key (apps running as
+ * android.uid.system must carry it) and a separate key for ordinary apps, so the inventory can
+ * tell platform-signed apps apart.
+ */
+export interface LabSigningKeys {
+  platform: SigningKey;
+  vendor: SigningKey;
+}
+
+export async function generateSigningKeys(dir: string, timeoutMs: number): Promise<LabSigningKeys> {
+  const [platform, vendor] = await Promise.all([
+    generateKey(dir, 'platform', 'CN=Lab Platform, OU=Android, O=canarytrap lab', timeoutMs),
+    generateKey(dir, 'vendor', 'CN=Lab Vendor Apps, O=canarytrap lab', timeoutMs),
+  ]);
+  return { platform, vendor };
+}
+
+async function generateKey(dir: string, alias: string, dname: string, timeoutMs: number): Promise<SigningKey> {
+  // A throwaway key for synthetic firmware: the password only satisfies keytool.
+  const key: SigningKey = { keystorePath: join(dir, `${alias}.p12`), alias, password: 'canarytrap-lab' };
+  await runTool(
+    'keytool',
+    [
+      '-genkeypair',
+      '-keystore', key.keystorePath,
+      '-storetype', 'PKCS12',
+      '-storepass', key.password,
+      '-keypass', key.password,
+      '-alias', alias,
+      '-keyalg', 'RSA',
+      '-keysize', '2048',
+      '-validity', '10000',
+      '-dname', dname,
+    ],
+    { timeoutMs },
+  );
+  return key;
+}

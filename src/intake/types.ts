@@ -1,0 +1,46 @@
+import type { BuildFacts } from './build-props.ts';
+import type { Finding } from './indicators.ts';
+import type { InventoryApp } from './inventory/types.ts';
+import type { RunPlan } from './run-plan.ts';
+import type { ImageKind } from './sniff.ts';
+
+/** metadata.json of a stored image. */
+export interface ImageMetadata extends BuildFacts {
+  version: 1;
+  /** Content address: sha256 of the submitted file (of its file manifest for a directory). */
+  sha256: string;
+  /** What was submitted. */
+  sourceKind: ImageKind;
+  /** The submitted file's base name (never its full path: user paths stay out of reports). */
+  sourceName: string;
+  storedAt: string;
+  /** Files in the entry directory besides metadata.json and inventory.json. */
+  files: string[];
+  /** Size of the raw ext4 system.img. */
+  systemImageBytes: number;
+  /** The image holds /etc/canarytrap/lab-image.json: a lab image the lab phone can boot. */
+  labImage: boolean;
+  labImageName: string | undefined;
+}
+
+/** inventory.json of a stored image. */
+export interface ImageInventory {
+  version: 1;
+  apps: InventoryApp[];
+  findings: Finding[];
+  runPlan: RunPlan;
+}
+
+/** One image in the store, as intake returns it. */
+export interface StoredImage {
+  /** = metadata.sha256 */
+  id: string;
+  /** `<dataRoot>/images/<sha256>`: the imageDir a launcher boots. */
+  dir: string;
+  /** `<dir>/system.img`, raw ext4. */
+  systemImagePath: string;
+  /** True when this intake found the image already stored and did no work. */
+  reused: boolean;
+  metadata: ImageMetadata;
+  inventory: ImageInventory;
+}

@@ -1,0 +1,46 @@
+import type { Command } from '../shell/types.ts';
+import { content } from './content.ts';
+import * as core from './core.ts';
+import * as files from './files.ts';
+import { pm } from './packages.ts';
+import { am, cmd, dumpsys } from './services.ts';
+import { settings } from './settings.ts';
+
+/** Every command the lab phone's shell knows, by name; `which` answers from the same table. */
+export function createCommands(): ReadonlyMap<string, Command> {
+  const commands = new Map<string, Command>([
+    ['echo', core.echo],
+    ['true', core.trueCommand],
+    ['false', core.falseCommand],
+    ['id', core.id],
+    ['whoami', core.whoami],
+    ['sh', core.sh],
+    ['getprop', core.getprop],
+    ['setprop', core.setprop],
+    ['date', core.date],
+    ['ps', core.ps],
+    ['pidof', core.pidof],
+    ['uname', core.uname],
+    ['sleep', core.sleep],
+    ['cat', files.cat],
+    ['ls', files.ls],
+    ['mkdir', files.mkdir],
+    ['rm', files.rm],
+    ['chmod', files.chmod],
+    ['touch', files.touch],
+    ['mount', files.mount],
+    ['grep', files.grep],
+    ['basename', files.basenameCommand],
+    ['content', content],
+    ['pm', pm],
+    ['settings', settings],
+    ['dumpsys', dumpsys],
+    ['cmd', cmd],
+    ['am', am],
+  ]);
+  commands.set('which', async ({ args }) => {
+    const found = args.filter((name) => commands.has(name));
+    return { stdout: found.map((name) => `/system/bin/${name}\n`).join(''), exitCode: found.length === args.length ? 0 : 1 };
+  });
+  return commands;
+}

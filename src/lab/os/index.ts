@@ -1,0 +1,10 @@
+export { LabOs, type LabOsOptions, type HostPort } from './lab-os.ts';
+export { LabBehaviourHost } from './behaviour-host.ts';
+export { LabConsoleHandler } from './console-handler.ts';
+export { LabShellInterpreter } from './shell/interpreter.ts';
+export { createCommands } from './commands/index.ts';
+export { DeviceFileSystem, type DeviceFsLayout } from './fs/device-fs.ts';
+export { DeviceFsError, isDeviceFsError, type DeviceFsErrno } from './fs/errors.ts';
+export { loadLabImage, extractSystem, type LoadedImage } from './image-loader.ts';
+export { IDENTITY_FILE } from './identity.ts';
+export { EVENTS_FILE } from './event-log.ts';

@@ -1,0 +1,39 @@
+import type { Leak } from '../correlate/types.ts';
+import type { StageName } from './names.ts';
+
+/** Job data is plain data: where the image is and how to run it. Behaviour lives in src/. */
+export interface AnalysisJobData {
+  runId: string;
+  /** Absolute path of the submitted image (file or directory) as the worker host sees it. */
+  imagePath: string;
+  /** A display name: the lab image name or the file name. */
+  imageLabel: string;
+  /** An earlier run this one is compared with (rerun). */
+  baselineRunId?: string;
+  options: AnalysisOptions;
+}
+
+export interface AnalysisOptions {
+  /** SMS, contacts and calls planted of each. Default 3. */
+  perProvider?: number;
+  /** Device-clock hours to advance while exercising. Default 80 (a 72-hour timer fires). */
+  advanceHours?: number;
+  /** Device-clock step when advancing. Default 6 h. */
+  stepHours?: number;
+  /** Launcher to use; default chosen from the image (lab images: lab-phone). */
+  launcher?: 'lab-phone' | 'sdk-emulator';
+}
+
+/** What a job reports through BullMQ progress: stage moves and each leak as it is found. */
+export type AnalysisProgress =
+  | { type: 'stage'; stage: StageName; index: number; total: number; status: 'started' | 'done' | 'failed'; message?: string; at: number }
+  | { type: 'leak'; leak: Leak; at: number }
+  | { type: 'note'; stage: StageName; message: string; at: number };
+
+export interface AnalysisResult {
+  runId: string;
+  runDir: string;
+  verdict: string;
+  leakCount: number;
+  summary: string;
+}

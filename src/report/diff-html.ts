@@ -1,0 +1,91 @@
+/** The diff as one self-contained HTML page, in the report page's style. */
+import type { ChannelDiff, DiffSide, KindDiff, KindStatus, ReportDiff } from './diff.ts';
+import { markup, type SafeHtml } from './html-kit.ts';
+import { htmlPage } from './html-page.ts';
+import type { VerdictStatus } from './model.ts';
+import { plural } from './verdict.ts';
+
+const STATUS_WORDS: Record<KindStatus, string> = {
+  fixed: 'fixed',
+  still: 'still leaking',
+  new: 'new',
+  none: 'no leak',
+};
+
+function headline(diff: ReportDiff): { verdict: VerdictStatus; text: string } {
+  const text = `${plural(diff.fixed.kinds.length, 'canary kind')} fixed, ${diff.stillLeaking.kinds.length} still leaking, ${diff.new.kinds.length} new`;
+  if (diff.stillLeaking.kinds.length + diff.new.kinds.length > 0)
+    return { verdict: 'leaks-found', text };
+  // Nothing leaks in next: green only if the next run ran to the end.
+  return { verdict: diff.next.verdict === 'incomplete' ? 'incomplete' : 'no-leaks', text };
+}
+
+const UNKNOWN_APP = markup`<span class="muted">unknown</span>`;
+const NONE = markup`<span class="muted">none</span>`;
+
+function sideFact(label: string, s: DiffSide): SafeHtml {
+  const lineage = s.image.lineage ? ` · lineage ${s.image.lineage}` : '';
+  return markup`<dt>${label}</dt><dd>${s.image.name} · run ${s.runId} · ${plural(s.leaks, 'leak')} · ${s.verdict}${lineage}</dd>`;
+}
+
+function kindRow(k: KindDiff): SafeHtml {
+  return markup`<tr><td><code>${k.kind}</code></td><td class="num">${k.base}</td><td class="num">${k.next}</td>\
+<td class="status-${k.status}">${STATUS_WORDS[k.status]}</td></tr>\n`;
+}
+
+function channelRow(c: ChannelDiff): SafeHtml {
+  return markup`<tr><td class="status-${c.status}">${STATUS_WORDS[c.status]}</td><td><code>${c.kind}</code></td>\
+<td class="wrap">${c.host}</td><td>${c.app ?? UNKNOWN_APP}</td><td class="num">${c.base}</td>\
+<td class="num">${c.next}</td></tr>\n`;
+}
+
+function channelsSection(diff: ReportDiff): SafeHtml {
+  if (diff.channels.length === 0) return markup``;
+  return markup`<section id="channels">
+<h2>By channel</h2>
+<table>
+<thead><tr><th>Status</th><th>Canary kind</th><th>Destination</th><th>App</th>\
+<th class="num">Base leaks</th><th class="num">Next leaks</th></tr></thead>
+<tbody>
+${diff.channels.map(channelRow)}</tbody>
+</table>
+</section>
+`;
+}
+
+const hostList = (hosts: readonly string[]): SafeHtml =>
+  hosts.length === 0 ? NONE : markup`<code>${hosts.join(', ')}</code>`;
+
+/** The diff page's content without the document shell, for pages with their own layout. */
+export function renderDiffBody(diff: ReportDiff): SafeHtml {
+  const head = headline(diff);
+  return markup`<main>
+<header class="verdict verdict-${head.verdict}">
+<p class="label">Diff</p>
+<h1>${head.text}</h1>
+<dl class="facts">${sideFact('Base', diff.base)}${sideFact('Next', diff.next)}</dl>
+</header>
+${diff.warnings.map((w) => markup`<p class="notice">${w}</p>\n`)}\
+<section id="kinds">
+<h2>By canary kind</h2>
+<table>
+<thead><tr><th>Canary kind</th><th class="num">Base leaks</th><th class="num">Next leaks</th><th>Status</th></tr></thead>
+<tbody>
+${diff.kinds.map(kindRow)}</tbody>
+</table>
+</section>
+${channelsSection(diff)}\
+<section id="destinations">
+<h2>Destinations</h2>
+<p>New in next: ${hostList(diff.newDestinations)}</p>
+<p>No longer contacted: ${hostList(diff.goneDestinations)}</p>
+</section>
+</main>`;
+}
+
+export function renderDiffHtml(diff: ReportDiff): string {
+  return htmlPage(
+    `canarytrap diff · ${diff.base.image.name} → ${diff.next.image.name}`,
+    renderDiffBody(diff),
+  );
+}

@@ -1,0 +1,37 @@
+/** The run report: model, builder, HTML page, diff of two runs. */
+export { buildReport } from './build.ts';
+export { parseReport } from './read.ts';
+export { renderReportHtml, renderReportBody, type ReportHtmlOptions } from './html.ts';
+export { diffReports, renderDiffText, renderDiffHtml } from './diff.ts';
+export { renderDiffBody } from './diff-html.ts';
+export { REPORT_CSS } from './html-page.ts';
+export { escapeHtml } from './html-kit.ts';
+export type {
+  ReportDiff,
+  DiffSide,
+  DiffGroup,
+  KindDiff,
+  ChannelDiff,
+  KindStatus,
+  ChannelStatus,
+} from './diff.ts';
+export {
+  REPORT_VERSION,
+  type Report,
+  type ReportInput,
+  type RunInfo,
+  type ImageInfo,
+  type LauncherName,
+  type StageRecord,
+  type StageStatus,
+  type Verdict,
+  type VerdictStatus,
+  type ReportSummary,
+  type Totals,
+  type KindCount,
+  type HostCount,
+  type AppCount,
+  type Channel,
+  type Destination,
+  type ReportCanary,
+} from './model.ts';

@@ -1,0 +1,159 @@
+/**
+ * The run report: what one run learned, as plain JSON (`report.json` in the run directory).
+ * docs/report.md explains every field; docs/report.schema.json is the published JSON Schema.
+ * Times are milliseconds since the epoch, like Leak.t and Flow.t.
+ */
+import type { Canary, CanaryKind, CanarySet } from '../canary/types.ts';
+import type { Flow } from '../capture/flow.ts';
+import type { Leak } from '../correlate/types.ts';
+
+export const REPORT_VERSION = 1;
+
+export type LauncherName = 'lab-phone' | 'sdk-emulator';
+
+export interface ImageInfo {
+  /** The name the image was submitted under (a lab image's name, a file's base name). */
+  name: string;
+  /** sha256 of the submitted image file, hex. */
+  sha256: string;
+  /** ro.build.fingerprint, where the image has one. */
+  fingerprint?: string;
+  model?: string;
+  manufacturer?: string;
+  androidVersion?: string;
+  apiLevel?: number;
+  /** Names a family of builds from one vendor and product; two runs diff meaningfully within one lineage. */
+  lineage?: string;
+}
+
+export interface RunInfo {
+  runId: string;
+  jobId: string;
+  image: ImageInfo;
+  startedAt: number;
+  finishedAt: number;
+  launcher: LauncherName;
+  /** The run this one is a rerun of, so the two compare. */
+  baselineRunId?: string;
+}
+
+export type StageStatus = 'done' | 'failed' | 'skipped';
+
+export interface StageRecord {
+  name: string;
+  startedAt: number;
+  finishedAt: number;
+  status: StageStatus;
+  /** Why it failed or was skipped, or what it did, in one sentence. */
+  note?: string;
+}
+
+export interface ReportInput {
+  run: RunInfo;
+  canaries: CanarySet;
+  leaks: Leak[];
+  flows: Flow[];
+  stages: StageRecord[];
+  /** What the run could not observe, one sentence each ("instrumentation unavailable: frida is not installed"). */
+  limitations: string[];
+  /**
+   * The image inventory, kept as an opaque JSON value. Where it has `apps` (`{package, path, …}`)
+   * and `findings` (`{rule, severity, package?, evidence}`) arrays, the HTML page shows them.
+   */
+  inventory?: unknown;
+}
+
+export type VerdictStatus = 'leaks-found' | 'no-leaks' | 'incomplete';
+
+export interface Verdict {
+  status: VerdictStatus;
+  /** One sentence: "7 canary kinds left the device to 3 hosts from 2 apps (42 leaks)". */
+  summary: string;
+}
+
+export interface Totals {
+  leaks: number;
+  canaryKinds: number;
+  hosts: number;
+  apps: number;
+  flows: number;
+  canariesPlanted: number;
+}
+
+export interface KindCount {
+  kind: CanaryKind;
+  leaks: number;
+  /** How many distinct canaries of this kind were found. */
+  canaries: number;
+  hosts: string[];
+  apps: string[];
+}
+
+export interface HostCount {
+  host: string;
+  leaks: number;
+  kinds: CanaryKind[];
+  apps: string[];
+}
+
+export interface AppCount {
+  app: string;
+  leaks: number;
+  kinds: CanaryKind[];
+  hosts: string[];
+}
+
+/** One way a kind of canary leaves the device: (kind, destination host, app). The diff compares these. */
+export interface Channel {
+  kind: CanaryKind;
+  host: string;
+  /** Absent where no leak of the channel named its app. */
+  app?: string;
+  leaks: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** Every distinct transform chain seen on this channel, each from the wire inward. */
+  transforms: string[][];
+}
+
+export interface ReportSummary {
+  totals: Totals;
+  byKind: KindCount[];
+  byHost: HostCount[];
+  byApp: AppCount[];
+  channels: Channel[];
+}
+
+export interface Destination {
+  /** The name the device asked for; the IP address, or `(channel)`, where no name is known. */
+  host: string;
+  ips: string[];
+  ports: number[];
+  protocols: string[];
+  apps: string[];
+  firstSeen: number;
+  lastSeen: number;
+  /** Request line, headers and body (or raw bytes) as sent, summed over the flows. */
+  bytesSent: number;
+  flowCount: number;
+  leakCount: number;
+}
+
+export interface ReportCanary extends Canary {
+  /** How many leaks carried this canary. */
+  leaks: number;
+}
+
+export interface Report {
+  version: typeof REPORT_VERSION;
+  run: RunInfo;
+  verdict: Verdict;
+  summary: ReportSummary;
+  /** Every leak, sorted by time. */
+  leaks: Leak[];
+  destinations: Destination[];
+  canaries: ReportCanary[];
+  stages: StageRecord[];
+  limitations: string[];
+  inventory?: unknown;
+}
