@@ -11,3 +11,4 @@ export { flowsToHar, writeHar } from './har.ts';
 export { readFlows, parseFlows, flowSchema } from './flows-file.ts';
 export { explainResponder } from './responders.ts';
 export { subjectHashOld } from './subject-hash.ts';
+export { waitForQuiet, type QuietOptions } from './quiet.ts';

@@ -1,27 +1,33 @@
-/** Something that captures flows: the capture session, seen only through its flow count. */
-export interface FlowSource {
-  flows(): readonly unknown[];
+import type { CaptureSession } from './types.ts';
+
+export interface QuietOptions {
+  /** The network counts as quiet after this long without a new flow. */
+  quietMs: number;
+  /** Give up waiting after this long, quiet or not: a chatty app must not stall the run. */
+  maxMs: number;
 }
 
 /**
- * Resolves once no new flow has arrived for `quietMs`, or after `maxMs` at the latest: the
- * device has finished what the last trigger started, as far as the network shows.
+ * Resolves once the capture has seen no new flow for `quietMs`, or after `maxMs` at the latest.
+ * Used between trigger steps, so a step's traffic is in before the next step starts.
  */
-export async function waitForQuiet(
-  source: FlowSource,
-  options: { quietMs: number; maxMs: number; pollMs?: number },
+export function waitForQuiet(
+  capture: Pick<CaptureSession, 'onFlow'>,
+  options: QuietOptions,
 ): Promise<void> {
-  const started = Date.now();
-  let count = source.flows().length;
-  let lastChange = started;
-  while (Date.now() - started < options.maxMs) {
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
-    const now = source.flows().length;
-    if (now !== count) {
-      count = now;
-      lastChange = Date.now();
-    } else if (Date.now() - lastChange >= options.quietMs) {
-      return;
-    }
-  }
+  return new Promise((resolve) => {
+    let quietTimer: NodeJS.Timeout;
+    const finish = (): void => {
+      clearTimeout(quietTimer);
+      clearTimeout(maxTimer);
+      unsubscribe();
+      resolve();
+    };
+    const maxTimer = setTimeout(finish, options.maxMs);
+    quietTimer = setTimeout(finish, options.quietMs);
+    const unsubscribe = capture.onFlow(() => {
+      clearTimeout(quietTimer);
+      quietTimer = setTimeout(finish, options.quietMs);
+    });
+  });
 }

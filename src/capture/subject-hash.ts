@@ -8,7 +8,12 @@ import { InputError } from '../errors.ts';
  * are cut out of the DER here; the walk below only needs the TLV framing of the first fields.
  */
 export function subjectHashOld(certificatePem: string): string {
-  const der = new X509Certificate(certificatePem).raw;
+  let der: Buffer;
+  try {
+    der = new X509Certificate(certificatePem).raw;
+  } catch (error) {
+    throw new InputError('certificate-unreadable', 'not a PEM X.509 certificate', { cause: error });
+  }
   const md5 = createHash('md5').update(subjectNameDer(der)).digest();
   return md5.readUInt32LE(0).toString(16).padStart(8, '0');
 }

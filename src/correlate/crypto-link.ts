@@ -91,7 +91,7 @@ function decryptWith(key: CipherKey, iv: Buffer | undefined, data: Buffer): Buff
     }
     if (key.mode !== 'ctr' && data.length % key.blockSize !== 0) return undefined;
     if (key.mode !== 'ecb' && (iv === undefined || iv.length !== (key.mode === 'ctr' ? 16 : key.blockSize))) return undefined;
-    const decipher = createDecipheriv(key.nodeAlgorithm, key.key, key.mode === 'ecb' ? null : iv);
+    const decipher = createDecipheriv(key.nodeAlgorithm, key.key, key.mode === 'ecb' ? null : (iv ?? null));
     decipher.setAutoPadding(key.padding);
     return Buffer.concat([decipher.update(data), decipher.final()]);
   } catch {

@@ -29,4 +29,8 @@ export interface Leak {
   evidence: LeakEvidence;
   /** 1 = exact match in a known layer; lower for fingerprints, differential inference. */
   confidence: number;
+  /** Which written form and encoding of the canary matched, e.g. 'e164/base64@1'. */
+  variant?: string;
+  /** Hook events that describe the same request (the app attribution rests on them). */
+  eventIndexes?: number[];
 }

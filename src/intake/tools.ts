@@ -86,6 +86,8 @@ export async function runToolBytes(
     reject: false,
     stdin: 'ignore',
     encoding: 'buffer',
+    // Bytes are file content: a final newline is part of it.
+    stripFinalNewline: false,
     maxBuffer: options.maxBytes ?? 512 * 1024 * 1024,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });

@@ -71,7 +71,7 @@ ${diff.warnings.map((w) => markup`<p class="notice">${w}</p>\n`)}\
 <table>
 <thead><tr><th>Canary kind</th><th class="num">Base leaks</th><th class="num">Next leaks</th><th>Status</th></tr></thead>
 <tbody>
-${diff.kinds.map(kindRow)}</tbody>
+${[...diff.kinds.filter((k) => k.status !== 'none'), ...diff.kinds.filter((k) => k.status === 'none')].map(kindRow)}</tbody>
 </table>
 </section>
 ${channelsSection(diff)}\

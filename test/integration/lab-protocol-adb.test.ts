@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,7 +168,7 @@ const adbAvailable = await execa('adb', ['version'], { timeout: 10_000, reject: 
   () => false,
 );
 
-describe(
+void describe(
   'lab phone protocols under real adb',
   { skip: adbAvailable ? false : 'adb is not installed' },
   () => {
@@ -230,7 +230,7 @@ describe(
       await rm(home, { recursive: true, force: true });
     });
 
-    test('adb lists the lab phone as a booted emulator', async () => {
+    void test('adb lists the lab phone as a booted emulator', async () => {
       const waited = await adb(['-s', serial, 'wait-for-device'], { timeout: 10_000 });
       assert.equal(waited.exitCode, 0, waited.stderr);
       const devices = await adb(['devices', '-l']);
@@ -248,7 +248,7 @@ describe(
       ]);
     });
 
-    test('adb shell runs commands, keeps stderr apart and returns exit codes', async () => {
+    void test('adb shell runs commands, keeps stderr apart and returns exit codes', async () => {
       const hi = await adb(['-s', serial, 'shell', 'echo', 'hi']);
       assert.equal(hi.stdout, 'hi');
       assert.equal(hi.exitCode, 0);
@@ -267,7 +267,7 @@ describe(
       assert.equal(err.stderr, 'oops');
     });
 
-    test('stdin reaches the command and many streams run at once', async () => {
+    void test('stdin reaches the command and many streams run at once', async () => {
       const payload = randomBytes(3000).toString('hex');
       const cat = await adb(['-s', serial, 'shell', 'cat'], { input: payload });
       assert.equal(cat.stdout, payload);
@@ -283,7 +283,7 @@ describe(
       assert.equal(script.exitCode, 3);
     });
 
-    test('adb push and pull round-trip 1 MiB byte-exact; ls sees the file', async () => {
+    void test('adb push and pull round-trip 1 MiB byte-exact; ls sees the file', async () => {
       const local = join(home, 'blob.bin');
       const back = join(home, 'blob.back');
       const data = randomBytes(1024 * 1024);
@@ -298,13 +298,23 @@ describe(
       assert.match(listed.stdout, /blob\.bin/);
       const shellLs = await adb(['-s', serial, 'shell', 'ls', '/data/local/tmp']);
       assert.equal(shellLs.stdout, 'blob.bin');
+      const tree = join(home, 'tree');
+      await mkdir(join(tree, 'sub'), { recursive: true });
+      await writeFile(join(tree, 'a.txt'), 'alpha');
+      await writeFile(join(tree, 'sub', 'b.txt'), 'beta');
+      // A directory exists in the fake file system once something is in it.
+      await fs.write('/sdcard/.nomedia', Buffer.alloc(0), 0o100644, 0);
+      const pushedTree = await adb(['-s', serial, 'push', tree, '/sdcard/']);
+      assert.equal(pushedTree.exitCode, 0, pushedTree.stderr);
+      assert.equal(fs.files.get('/sdcard/tree/a.txt')?.data.toString(), 'alpha');
+      assert.equal(fs.files.get('/sdcard/tree/sub/b.txt')?.data.toString(), 'beta');
       const absent = await adb(['-s', serial, 'pull', '/data/local/tmp/absent', back]);
       assert.notEqual(absent.exitCode, 0);
       // adb 1.0.41 reports sync errors on stdout when that is not a terminal.
       assert.match(absent.stdout + absent.stderr, /remote object .* does not exist/);
     });
 
-    test('adb install streams the APK through the shell', async () => {
+    void test('adb install streams the APK through the shell', async () => {
       const apk = join(home, 'app.apk');
       await writeFile(apk, Buffer.concat([Buffer.from('PK\u0003\u0004'), randomBytes(70_000)]));
       const installed = await adb(['-s', serial, 'install', apk]);
@@ -313,7 +323,7 @@ describe(
       assert.ok(shell.commands.some((c) => /^cmd package '?install'? -S 70004$/.test(c)));
     });
 
-    test('adb forward reaches a port on the device loopback', async () => {
+    void test('adb forward reaches a port on the device loopback', async () => {
       const echo = createServer((socket) => socket.pipe(socket));
       assert.ok(await listenOn(echo, 0));
       const devicePort = (echo.address() as { port: number }).port;
@@ -351,7 +361,7 @@ describe(
       }
     });
 
-    test('adb emu reaches the console with the token from $HOME', async () => {
+    void test('adb emu reaches the console with the token from $HOME', async () => {
       const name = await adb(['-s', serial, 'emu', 'avd', 'name']);
       assert.equal(name.exitCode, 0, name.stderr);
       assert.equal(name.stdout.replaceAll('\r', ''), 'lab_avd\nOK');
@@ -362,7 +372,7 @@ describe(
       assert.match(list.stdout, /inbound from 5550123/);
     });
 
-    test('a malformed peer is dropped and the device keeps serving', async () => {
+    void test('a malformed peer is dropped and the device keeps serving', async () => {
       const garbage = await new Promise<boolean>((resolve) => {
         const socket = connect({ host: '127.0.0.1', port: adbServer.port }, () => {
           socket.write(Buffer.concat([Buffer.from('CNXN'), randomBytes(40)]));
@@ -376,7 +386,7 @@ describe(
       assert.equal(still.stdout, 'alive');
     });
 
-    test('adb root restarts adbd as root; the adb server comes back to it', async () => {
+    void test('adb root restarts adbd as root; the adb server comes back to it', async () => {
       const before = await adb(['-s', serial, 'shell', 'id']);
       assert.match(before.stdout, /uid=2000\(shell\)/);
       const rooted = await adb(['-s', serial, 'root'], { timeout: 30_000 });
@@ -389,30 +399,32 @@ describe(
       assert.match(id.stdout, /uid=0\(root\)/);
       const again = await adb(['-s', serial, 'root']);
       assert.match(again.stdout, /already running as root/);
-    
-  test('the device is announced again when the adb server restarts', async () => {
-    const registration = keepRegistered({
-      adbServerPort,
-      adbPort: adbServer.port,
-      connectionCount: () => adbServer.connectionCount,
-      intervalMs: 200,
-      logger: silentLogger(),
     });
-    try {
-      assert.equal((await adb(['kill-server'])).exitCode, 0);
-      assert.equal((await adb(['start-server'])).exitCode, 0);
-      const waited = await adb(['-s', serial, 'wait-for-device'], { timeout: 10_000 });
-      assert.equal(waited.exitCode, 0, waited.stderr);
-      assert.equal((await adb(['-s', serial, 'shell', 'echo', 'back'])).stdout, 'back');
-    } finally {
-      registration.close();
-    }
-  });
 
-  test('adb emu kill is answered and reaches the OS model', async () => {
-    const killed = await adb(['-s', serial, 'emu', 'kill']);
-    assert.equal(killed.exitCode, 0, killed.stderr);
-    assert.match(killed.stdout, /OK: killing emulator, bye bye/);
-    assert.equal(labConsole.killed, true);
-  });
-});
+    void test('the device is announced again when the adb server restarts', async () => {
+      const registration = keepRegistered({
+        adbServerPort,
+        adbPort: adbServer.port,
+        connectionCount: () => adbServer.connectionCount,
+        intervalMs: 200,
+        logger: silentLogger(),
+      });
+      try {
+        assert.equal((await adb(['kill-server'])).exitCode, 0);
+        assert.equal((await adb(['start-server'])).exitCode, 0);
+        const waited = await adb(['-s', serial, 'wait-for-device'], { timeout: 10_000 });
+        assert.equal(waited.exitCode, 0, waited.stderr);
+        assert.equal((await adb(['-s', serial, 'shell', 'echo', 'back'])).stdout, 'back');
+      } finally {
+        registration.close();
+      }
+    });
+
+    void test('adb emu kill is answered and reaches the OS model', async () => {
+      const killed = await adb(['-s', serial, 'emu', 'kill']);
+      assert.equal(killed.exitCode, 0, killed.stderr);
+      assert.match(killed.stdout, /OK: killing emulator, bye bye/);
+      assert.equal(labConsole.killed, true);
+    });
+  },
+);

@@ -50,7 +50,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('the auth token file is created 0600 once and then reused; empty means no auth', async () => {
+void test('the auth token file is created 0600 once and then reused; empty means no auth', async () => {
   const path = join(dir, '.emulator_console_auth_token');
   const token = await ensureConsoleAuthToken(path);
   assert.match(token, /^[A-Za-z0-9]{16}$/);
@@ -62,7 +62,7 @@ test('the auth token file is created 0600 once and then reused; empty means no a
   assert.equal(await ensureConsoleAuthToken(empty), '');
 });
 
-test('the console greets, authenticates and answers like the emulator', async () => {
+void test('the console greets, authenticates and answers like the emulator', async () => {
   const labConsole = new RecordingConsole();
   const tokenPath = join(dir, 'token-a');
   const token = await ensureConsoleAuthToken(tokenPath);
@@ -104,7 +104,7 @@ test('the console greets, authenticates and answers like the emulator', async ()
   assert.deepEqual(labConsole.received, ['gsm list', 'geo fix -122.08 37.42', 'gsm bogus']);
 });
 
-test('kill replies, closes the connection and tells the OS model', async () => {
+void test('kill replies, closes the connection and tells the OS model', async () => {
   const labConsole = new RecordingConsole();
   const server = await startConsoleServer({
     port: 0,

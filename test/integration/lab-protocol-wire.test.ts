@@ -131,7 +131,7 @@ async function withServer(run: (server: AdbDeviceServer) => Promise<void>): Prom
   }
 }
 
-test('CNXN is answered with version, the smaller max payload and the device banner', async () => {
+void test('CNXN is answered with version, the smaller max payload and the device banner', async () => {
   await withServer(async (server) => {
     const host = await RawHost.open(server.port);
     const reply = await host.handshake(1024 * 1024);
@@ -145,7 +145,7 @@ test('CNXN is answered with version, the smaller max payload and the device bann
   });
 });
 
-test('WRTEs wait for OKAY and never exceed the host max payload', async () => {
+void test('WRTEs wait for OKAY and never exceed the host max payload', async () => {
   await withServer(async (server) => {
     const host = await RawHost.open(server.port);
     await host.handshake(4096);
@@ -166,7 +166,7 @@ test('WRTEs wait for OKAY and never exceed the host max payload', async () => {
   });
 });
 
-test('legacy shell merges output; exec gets exactly -S bytes of stdin; unknown services are refused', async () => {
+void test('legacy shell merges output; exec gets exactly -S bytes of stdin; unknown services are refused', async () => {
   await withServer(async (server) => {
     const host = await RawHost.open(server.port);
     await host.handshake();
@@ -193,7 +193,7 @@ test('legacy shell merges output; exec gets exactly -S bytes of stdin; unknown s
   });
 });
 
-test('several connections are served at once; a broken one is dropped alone', async () => {
+void test('several connections are served at once; a broken one is dropped alone', async () => {
   await withServer(async (server) => {
     const good = await RawHost.open(server.port);
     const other = await RawHost.open(server.port);

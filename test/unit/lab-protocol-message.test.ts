@@ -20,7 +20,7 @@ import {
 import { ByteQueue } from '../../src/lab/adb/byte-queue.ts';
 import { parseShellService } from '../../src/lab/adb/shell-service.ts';
 
-test('a message encodes to the documented little-endian header', () => {
+void test('a message encodes to the documented little-endian header', () => {
   const data = Buffer.from('host::\0');
   const bytes = encodeMessage({ command: A_CNXN, arg0: 0x01000001, arg1: 4096, data });
   assert.equal(bytes.length, HEADER_SIZE + data.length);
@@ -35,12 +35,12 @@ test('a message encodes to the documented little-endian header', () => {
   assert.equal(bytes.readUInt32LE(20), (bytes.readUInt32LE(0) ^ 0xffffffff) >>> 0);
 });
 
-test('the checksum is the unsigned byte sum', () => {
+void test('the checksum is the unsigned byte sum', () => {
   assert.equal(dataChecksum(Buffer.alloc(0)), 0);
   assert.equal(dataChecksum(Buffer.from([0xff, 0xff, 1])), 511);
 });
 
-test('the decoder reassembles messages split at every byte boundary', () => {
+void test('the decoder reassembles messages split at every byte boundary', () => {
   const messages = [
     { command: A_WRTE, arg0: 1, arg1: 2, data: randomBytes(1000) },
     { command: A_CNXN, arg0: 3, arg1: 4, data: Buffer.alloc(0) },
@@ -58,7 +58,7 @@ test('the decoder reassembles messages split at every byte boundary', () => {
   }
 });
 
-test('the decoder rejects bad magic, unknown commands and oversized payloads', () => {
+void test('the decoder rejects bad magic, unknown commands and oversized payloads', () => {
   const good = encodeMessage({ command: A_WRTE, arg0: 1, arg1: 1, data: Buffer.from('x') });
   const badMagic = Buffer.from(good);
   badMagic.writeUInt32LE(0, 20);
@@ -74,12 +74,12 @@ test('the decoder rejects bad magic, unknown commands and oversized payloads', (
   assert.throws(() => new AdbMessageDecoder(256 * 1024).push(oversized), /exceeds/);
 });
 
-test('command names print as text or hex', () => {
+void test('command names print as text or hex', () => {
   assert.equal(commandName(A_WRTE), 'WRTE');
   assert.equal(commandName(0x01020304), '0x1020304');
 });
 
-test('shell protocol output is split to fit the payload and decodes back', () => {
+void test('shell protocol output is split to fit the payload and decodes back', () => {
   const data = randomBytes(10_000);
   const packets = encodeShellOutput(ShellPacketId.stdout, data, 4096);
   assert.ok(packets.every((p) => p.length <= 4096));
@@ -96,7 +96,7 @@ test('shell protocol output is split to fit the payload and decodes back', () =>
   assert.deepEqual(decoded.at(-1), { id: ShellPacketId.exit, data: Buffer.from([300 & 0xff]) });
 });
 
-test('shell service names parse into protocol, terminal and command', () => {
+void test('shell service names parse into protocol, terminal and command', () => {
   assert.deepEqual(parseShellService('shell:ls -l'), {
     protocol: 'legacy',
     pty: false,
@@ -117,7 +117,7 @@ test('shell service names parse into protocol, terminal and command', () => {
   assert.equal(parseShellService('exec:ls'), undefined);
 });
 
-test('the byte queue reads exact sizes across chunks and reports a short end', async () => {
+void test('the byte queue reads exact sizes across chunks and reports a short end', async () => {
   const queue = new ByteQueue();
   const reading = queue.read(5);
   queue.push(Buffer.from('ab'));

@@ -16,7 +16,7 @@ import {
   T0,
 } from './report-fixtures.ts';
 
-test('summary counts leaks per kind, host, app and channel', () => {
+void test('summary counts leaks per kind, host, app and channel', () => {
   const report = buildReport(
     input(adupsLeaks(), [flow(BIGDATA, { app: SYSOPER }), flow(FOTA_HOST, { app: FOTA })]),
   );
@@ -69,7 +69,7 @@ test('summary counts leaks per kind, host, app and channel', () => {
   assert.equal(channels.length, 6);
 });
 
-test('verdict: leaks found names kinds, hosts and apps in one sentence', () => {
+void test('verdict: leaks found names kinds, hosts and apps in one sentence', () => {
   const report = buildReport(input(adupsLeaks(), []));
   assert.equal(report.verdict.status, 'leaks-found');
   assert.equal(
@@ -78,7 +78,7 @@ test('verdict: leaks found names kinds, hosts and apps in one sentence', () => {
   );
 });
 
-test('verdict: singular words, unknown app, and a failed stage after leaks were seen', () => {
+void test('verdict: singular words, unknown app, and a failed stage after leaks were seen', () => {
   const only = leak({ kind: 'imei', host: FOTA_HOST });
   const report = buildReport(input([only], [], { stages: stages('exercise') }));
   assert.equal(report.verdict.status, 'leaks-found');
@@ -88,7 +88,7 @@ test('verdict: singular words, unknown app, and a failed stage after leaks were 
   );
 });
 
-test('verdict: no leaks when every stage ran, incomplete when one failed', () => {
+void test('verdict: no leaks when every stage ran, incomplete when one failed', () => {
   const flows = [
     flow('clean.example.org'),
     flow('clean.example.org', { t: T0 + 10 }),
@@ -102,7 +102,7 @@ test('verdict: no leaks when every stage ran, incomplete when one failed', () =>
   assert.match(broken.verdict.summary, /boot \(device went away\) failed/);
 });
 
-test('leaks are sorted by time, canaries count their leaks', () => {
+void test('leaks are sorted by time, canaries count their leaks', () => {
   const leaks = adupsLeaks().reverse();
   const report = buildReport(input(leaks, []));
   const times = report.leaks.map((l) => l.t);
@@ -130,7 +130,7 @@ test('leaks are sorted by time, canaries count their leaks', () => {
   assert.equal(byId.canaries.find((c) => c.id === 'c00')?.leaks, 0);
 });
 
-test('destinations sum flows and bytes, and include hosts only leaks reached', () => {
+void test('destinations sum flows and bytes, and include hosts only leaks reached', () => {
   const body = 'x'.repeat(1000);
   const flows = [
     flow(BIGDATA, { t: T0 + 100, body, app: SYSOPER, ip: '127.0.0.11' }),
@@ -172,7 +172,7 @@ test('destinations sum flows and bytes, and include hosts only leaks reached', (
   );
 });
 
-test('limitations, stages and the opaque inventory are kept as given', () => {
+void test('limitations, stages and the opaque inventory are kept as given', () => {
   const inventory = {
     apps: [{ package: FOTA, path: '/system/app/Fota.apk', extra: { nested: true } }],
     custom: [1, 2],
@@ -189,7 +189,7 @@ test('limitations, stages and the opaque inventory are kept as given', () => {
   assert.equal('inventory' in buildReport(input([], [])), false);
 });
 
-test('parseReport reads a report back and names what is wrong with anything else', () => {
+void test('parseReport reads a report back and names what is wrong with anything else', () => {
   const report = buildReport(input(adupsLeaks(), []));
   assert.deepEqual(parseReport(JSON.stringify(report), 'report.json'), report);
   assert.throws(

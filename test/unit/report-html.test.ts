@@ -39,6 +39,7 @@ const OUR_TAGS = new Set([
   'a',
 ]);
 const OUR_ATTRIBUTES = new Set([
+  'id',
   'lang',
   'charset',
   'name',
@@ -68,7 +69,7 @@ function assertOnlyOurMarkup(page: string): void {
   }
 }
 
-test('the page shows the verdict, one row per leak, transforms and highlighted evidence', () => {
+void test('the page shows the verdict, one row per leak, transforms and highlighted evidence', () => {
   const page = renderReportHtml(
     buildReport(input(adupsLeaks(), [flow(BIGDATA, { app: SYSOPER })])),
   );
@@ -92,7 +93,7 @@ test('the page shows the verdict, one row per leak, transforms and highlighted e
   assertOnlyOurMarkup(page);
 });
 
-test('values from the firmware render inert wherever they appear', () => {
+void test('values from the firmware render inert wherever they appear', () => {
   const evil = '<script>alert(1)</script>';
   const attr = '"><img src=x onerror=alert(2)>';
   const hostile = leak({
@@ -146,7 +147,7 @@ test('values from the firmware render inert wherever they appear', () => {
   assertOnlyOurMarkup(page);
 });
 
-test('10,000 leaks: grouped, paged, and within size and time bounds', () => {
+void test('10,000 leaks: grouped, paged, and within size and time bounds', () => {
   const kinds: CanaryKind[] = [
     'sms_body',
     'contact_name',
@@ -193,7 +194,7 @@ test('10,000 leaks: grouped, paged, and within size and time bounds', () => {
   console.log(`10,000 leaks: ${(size / 1024).toFixed(0)} KiB in ${elapsed.toFixed(0)} ms`);
 });
 
-test('paging: a later page with links both ways', () => {
+void test('paging: a later page with links both ways', () => {
   const leaks = Array.from({ length: 30 }, (_, i) =>
     leak({ kind: 'imei', host: BIGDATA, t: T0 + i, id: `l${i}` }),
   );
@@ -209,7 +210,7 @@ test('paging: a later page with links both ways', () => {
   assert.ok(!page.includes('<td class="num">21</td>'));
 });
 
-test('a clean run with limitations and an inventory', () => {
+void test('a clean run with limitations and an inventory', () => {
   const page = renderReportHtml(
     buildReport(
       input([], [flow('time.example.org')], {

@@ -27,7 +27,7 @@ function compile() {
 /** What the worker writes: the report as JSON, read back. */
 const asWritten = (report: Report): unknown => JSON.parse(JSON.stringify(report)) as unknown;
 
-test('built reports validate against docs/report.schema.json', () => {
+void test('built reports validate against docs/report.schema.json', () => {
   const validate = compile();
   const eventLeak = leak({ kind: 'imsi', host: 'raw.adsunflower.com', app: SYSOPER });
   eventLeak.site = { kind: 'event', eventIndex: 0, eventType: 'net.send', field: 'data' };
@@ -58,7 +58,7 @@ test('built reports validate against docs/report.schema.json', () => {
   }
 });
 
-test('the schema rejects what is not a report', () => {
+void test('the schema rejects what is not a report', () => {
   const validate = compile();
   const good = asWritten(buildReport(input(adupsLeaks(), []))) as Record<string, unknown>;
   const broken: Array<[string, unknown]> = [

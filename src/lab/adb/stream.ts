@@ -111,11 +111,6 @@ export class DeviceStream {
     for (const listener of this.closeListeners.splice(0)) listener();
   }
 
-  /** Data the host wrote before anyone listened; services that read stdin lazily drain it. */
-  takeEarlyData(): Buffer[] {
-    return this.earlyData.splice(0);
-  }
-
   private async sendChunks(bytes: Buffer): Promise<void> {
     for (let offset = 0; offset < bytes.length;) {
       if (this.remoteClosed) return;

@@ -127,7 +127,7 @@ export class ConsoleSession {
     const words = line.split(' ').filter((word) => word !== '');
     const [name = '', sub] = words;
     const args = line.slice(line.indexOf(name) + name.length).trim();
-    const write = this.options.write;
+    const write = (text: string): void => this.options.write(text);
     if (name === 'quit' || name === 'exit') {
       this.finish();
       return;

@@ -8,3 +8,4 @@ export { DeviceFsError, isDeviceFsError, type DeviceFsErrno } from './fs/errors.
 export { loadLabImage, extractSystem, type LoadedImage } from './image-loader.ts';
 export { IDENTITY_FILE } from './identity.ts';
 export { EVENTS_FILE } from './event-log.ts';
+export { createLabDevice, type LabDevice, type LabDeviceOptions } from './lab-device.ts';

@@ -4,6 +4,8 @@ import type { JobRecord } from './job-scheduler.ts';
 
 /** ComponentName.flattenToShortString(): `com.x/.Service` when the class is in the package. */
 export function shortComponent(pkg: string, service: string): string {
+  // Already a flattened component name (`com.x/.Service`).
+  if (service.includes('/')) return service;
   if (service.startsWith('.')) return `${pkg}/${service}`;
   if (service.startsWith(`${pkg}.`)) return `${pkg}/${service.slice(pkg.length)}`;
   return `${pkg}/${service}`;

@@ -1,0 +1,136 @@
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { InputError } from '../errors.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { LAB_IMAGE_PATH_IN_SYSTEM, labImageSchema } from '../lab/image-schema.ts';
+import { buildFacts, parseBuildProp } from './build-props.ts';
+import { assertExt4, readExt4File } from './ext4.ts';
+import { sha256Directory, sha256File } from './hashing.ts';
+import { evaluateIndicators, loadIndicatorRules, type IndicatorRules } from './indicators.ts';
+import { inventoryApps } from './inventory/inventory-apps.ts';
+import { planRun, type EmulatorHost } from './run-plan.ts';
+import { sniffImage } from './sniff.ts';
+import { stageSource } from './stage-source.ts';
+import type { ImageStore } from './store.ts';
+import type { ImageInventory, ImageMetadata, StoredImage } from './types.ts';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-safe.ts';
+
+export interface IntakeOptions {
+  logger?: Logger;
+  /** Zip-bomb and size limits; unset fields keep DEFAULT_ZIP_LIMITS. */
+  zipLimits?: Partial<ZipLimits>;
+  /** Largest raw system.img accepted, e.g. from a sparse image. Default 16 GiB. */
+  maxImageBytes?: number;
+  /** Per outside tool run (debugfs, simg2img, aapt, apksigner). Default 120 s. */
+  timeoutMs?: number;
+  /** Indicator rules: parsed, or a path; default images/rules/indicators.json. */
+  indicatorRules?: IndicatorRules | string;
+  /** The SDK emulator on this host, for the run plan; undefined: none. */
+  emulator?: EmulatorHost;
+}
+
+const MAX_BUILD_PROP_BYTES = 1024 * 1024;
+const MAX_LAB_IMAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Takes a submitted image into the store: checks it, expands it to a raw ext4 system.img, reads
+ * its build facts, inventories its apps, applies the indicator rules and plans how to run it.
+ * The same image twice is stored once; the second intake returns the entry with `reused: true`.
+ */
+export async function intakeImage(path: string, store: ImageStore, options: IntakeOptions = {}): Promise<StoredImage> {
+  const logger = options.logger ?? silentLogger();
+  const kind = await sniffImage(path);
+  const id = kind === 'directory' ? await sha256Directory(path) : await sha256File(path);
+  const log = logger.child({ image: id.slice(0, 12), kind });
+  const existing = await store.get(id);
+  if (existing) {
+    log.info('image already stored');
+    return existing;
+  }
+
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const zipLimits = { ...DEFAULT_ZIP_LIMITS, ...options.zipLimits };
+  const partial = await store.createPartial(id);
+  try {
+    const entryDir = join(partial, 'entry');
+    const scratch = join(partial, 'scratch');
+    await mkdir(scratch);
+    await stageSource(path, kind, entryDir, { zipLimits, maxImageBytes: options.maxImageBytes ?? zipLimits.maxTotalBytes, timeoutMs });
+    const systemImg = join(entryDir, 'system.img');
+    const { size: systemImageBytes } = await stat(systemImg);
+    await assertExt4(systemImg, systemImageBytes, `${basename(path)}: system.img`);
+
+    const buildProp = await readBuildProp(systemImg, basename(path), timeoutMs);
+    await writeFile(join(entryDir, 'build.prop'), buildProp);
+    const facts = buildFacts(parseBuildProp(buildProp.toString('utf8')));
+    const labImageName = await readLabImageName(systemImg, timeoutMs);
+    log.info({ fingerprint: facts.fingerprint }, 'image staged');
+
+    const apps = await inventoryApps(systemImg, scratch, { timeoutMs });
+    const rules = typeof options.indicatorRules === 'object' ? options.indicatorRules : await loadIndicatorRules(options.indicatorRules);
+    const files = (await readdir(entryDir, { recursive: true })).filter((f) => f !== 'metadata.json' && f !== 'inventory.json').sort();
+    const metadata: ImageMetadata = {
+      version: 1,
+      sha256: id,
+      sourceKind: kind,
+      sourceName: basename(path),
+      storedAt: new Date().toISOString(),
+      files,
+      systemImageBytes,
+      ...facts,
+      labImage: labImageName !== undefined,
+      labImageName,
+    };
+    const inventory: ImageInventory = {
+      version: 1,
+      apps,
+      findings: evaluateIndicators(rules, apps),
+      runPlan: planRun({ labImage: metadata.labImage, files, abis: facts.abis }, options.emulator),
+    };
+    await writeFile(join(entryDir, 'inventory.json'), `${JSON.stringify(inventory, null, 2)}\n`);
+    // metadata.json last: its presence marks a complete entry for readers of older layouts.
+    await writeFile(join(entryDir, 'metadata.json'), `${JSON.stringify(metadata, null, 2)}\n`);
+    await rm(scratch, { recursive: true, force: true });
+
+    if ((await store.commit(entryDir, id)) === 'exists') {
+      log.info('a concurrent intake stored this image first');
+      const winner = await store.get(id);
+      if (winner) return winner;
+    }
+    log.info({ apps: apps.length, findings: inventory.findings.length }, 'image stored');
+    return { id, dir: store.entryDir(id), systemImagePath: join(store.entryDir(id), 'system.img'), reused: false, metadata, inventory };
+  } finally {
+    await store.discard(partial);
+  }
+}
+
+async function readBuildProp(systemImg: string, label: string, timeoutMs: number): Promise<Buffer> {
+  for (const candidate of ['/build.prop', '/system/build.prop']) {
+    const bytes = await readExt4File(systemImg, candidate, { timeoutMs, maxBytes: MAX_BUILD_PROP_BYTES });
+    if (bytes) return bytes;
+  }
+  throw new InputError('image-no-build-prop', `${label}: its system partition has no build.prop (at / or /system)`, {
+    hint: 'submit the system partition, not vendor, product or userdata',
+  });
+}
+
+async function readLabImageName(systemImg: string, timeoutMs: number): Promise<string | undefined> {
+  for (const candidate of [LAB_IMAGE_PATH_IN_SYSTEM, `/system${LAB_IMAGE_PATH_IN_SYSTEM}`]) {
+    const bytes = await readExt4File(systemImg, candidate, { timeoutMs, maxBytes: MAX_LAB_IMAGE_BYTES });
+    if (!bytes) continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch (error) {
+      throw new InputError('lab-image-invalid', `the image's ${LAB_IMAGE_PATH_IN_SYSTEM} is not JSON`, { cause: error });
+    }
+    const parsed = labImageSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new InputError('lab-image-invalid', `the image's ${LAB_IMAGE_PATH_IN_SYSTEM} does not match the lab image format`, {
+        hint: 'rebuild the lab image from images/lab/',
+      });
+    }
+    return parsed.data.name;
+  }
+  return undefined;
+}

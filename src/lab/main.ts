@@ -1,0 +1,94 @@
+/**
+ * The lab phone process, standing in for the emulator binary:
+ *
+ *   node --import tsx src/lab/main.ts --image-dir D --console-port N --adb-server-port P \
+ *     --http-proxy 127.0.0.1:X --dns-server 127.0.0.1:Y --work-dir DIR --auth-token-file F
+ *
+ * Prints one JSON line on stdout once it is ready (`{"ready":true,"serial":...}`), logs to
+ * stderr, and exits 0 after SIGTERM, SIGINT or console `kill`. A failure to start prints one
+ * line on stderr and exits 1.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../config.ts';
+import { describeError, InputError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import type { HostPort } from './os/index.ts';
+import { startLabPhone } from './phone.ts';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new InvalidArgumentError('not a TCP port');
+  return n;
+}
+
+/** Only loopback: the lab phone's traffic must go to the run's sinkhole and proxy. */
+function loopbackEndpoint(value: string): HostPort {
+  const m = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost):(\d{1,5})$/.exec(value);
+  if (!m?.[1] || !m[2]) throw new InvalidArgumentError('expected 127.0.0.1:<port> (loopback only)');
+  return { host: m[1] === '[::1]' ? '::1' : m[1], port: port(m[2]) };
+}
+
+interface CliOptions {
+  imageDir: string;
+  consolePort: number;
+  adbPort?: number;
+  adbServerPort: number;
+  httpProxy: HostPort;
+  dnsServer: HostPort;
+  phoneNumber?: string;
+  workDir: string;
+  authTokenFile: string;
+  avdName?: string;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('lab-phone')
+    .requiredOption('--image-dir <dir>', 'directory holding system.img')
+    .requiredOption('--console-port <port>', 'emulator console port (serial emulator-<port>)', port)
+    .option('--adb-port <port>', 'adb device port (default console port + 1)', port)
+    .requiredOption('--adb-server-port <port>', 'adb server to register with', port)
+    .requiredOption('--http-proxy <host:port>', 'the run proxy', loopbackEndpoint)
+    .requiredOption('--dns-server <host:port>', 'the run DNS sinkhole', loopbackEndpoint)
+    .option('--phone-number <number>', 'line-1 number')
+    .requiredOption('--work-dir <dir>', 'where the phone keeps its temp dir')
+    .requiredOption('--auth-token-file <file>', 'console auth token file')
+    .option('--avd-name <name>', 'what `avd name` answers')
+    .exitOverride();
+  program.parse(argv, { from: 'user' });
+  const o = program.opts<CliOptions>();
+  if (o.consolePort % 2 !== 0) {
+    throw new InputError('lab-phone-port-invalid', `console port ${o.consolePort} is odd`, {
+      hint: 'use an even console port; the adb port is the next one, as for the emulator',
+    });
+  }
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel).child({ component: 'lab-phone' });
+  const phone = await startLabPhone({
+    imageDir: o.imageDir,
+    consolePort: o.consolePort,
+    ...(o.adbPort === undefined ? {} : { adbPort: o.adbPort }),
+    adbServerPort: o.adbServerPort,
+    network: { dnsServer: o.dnsServer, httpProxy: o.httpProxy },
+    ...(o.phoneNumber === undefined ? {} : { phoneNumber: o.phoneNumber }),
+    workDir: o.workDir,
+    authTokenFile: o.authTokenFile,
+    ...(o.avdName === undefined ? {} : { avdName: o.avdName }),
+    logger,
+  });
+  const onSignal = (): void => void phone.stop();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, serial: phone.serial, consolePort: phone.consolePort, adbPort: phone.adbPort, pid: process.pid })}\n`,
+  );
+  await phone.stopped;
+  process.exit(0);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const code = (error as { code?: unknown }).code;
+  // commander already printed its usage error.
+  if (typeof code === 'string' && code.startsWith('commander.')) process.exit(2);
+  process.stderr.write(`${describeError(error)}\n`);
+  process.exit(1);
+});
