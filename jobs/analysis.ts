@@ -95,7 +95,7 @@ async function writeRecord(context: RunContext, job: Job<AnalysisJobData>, statu
   const record: RunRecord = {
     runId: context.data.runId,
     imageLabel: context.data.imageLabel,
-    ...(context.image ? { imageSha256: context.image.sha256 } : {}),
+    ...(context.image ? { imageSha256: context.image.id } : {}),
     ...(context.data.baselineRunId ? { baselineRunId: context.data.baselineRunId } : {}),
     status,
     createdAt: new Date(context.startedAt).toISOString(),

@@ -26,7 +26,7 @@ export function assembleReport(context: RunContext): Report {
       jobId: context.jobId,
       image: {
         name: context.data.imageLabel,
-        sha256: image.sha256,
+        sha256: image.id,
         ...(meta.fingerprint ? { fingerprint: meta.fingerprint } : {}),
         ...(meta.model ? { model: meta.model } : {}),
         ...(meta.manufacturer ? { manufacturer: meta.manufacturer } : {}),

@@ -120,7 +120,7 @@ export class ProxyFront {
       const kind = classifyOpening(head);
       if (kind === 'undecided') return;
       client.off('data', onData);
-      client.off('end', onEnd);
+      client.off('close', onEnd);
       client.pause();
       const sni = kind === 'tls' ? readClientHelloSni(head) : undefined;
       const connection: ProxiedConnection = { ...start, kind, firstBytes: head };
@@ -129,7 +129,8 @@ export class ProxyFront {
       if (kind === 'raw') this.keepRaw(client, connection);
       else this.handToBackend(client, connection);
     };
-    // A tunnel opened and closed without a byte is still a contact worth recording.
+    // A connection closed (or cut at stop) before its opening was clear is still a contact
+    // worth recording, with whatever bytes it sent.
     const onEnd = (): void => {
       client.off('data', onData);
       const connection: ProxiedConnection = { ...start, kind: 'raw', firstBytes: head };
@@ -137,7 +138,7 @@ export class ProxyFront {
       this.options.onRawConnection(connection, head);
     };
     client.on('data', onData);
-    client.once('end', onEnd);
+    client.once('close', onEnd);
   }
 
   private keepRaw(client: Socket, connection: ProxiedConnection): void {

@@ -76,6 +76,8 @@ export async function startCapture(options: CaptureOptions): Promise<CaptureSess
     stopping ??= (async () => {
       // Each part stops even if another fails; files are flushed after the last flow is in.
       const results = await Promise.allSettled([proxy.stop(), sinkhole.stop()]);
+      // Sockets cut by the stop report their flows from close handlers queued just now.
+      await new Promise((resolve) => setImmediate(resolve));
       await Promise.all([flowsFile.flush(), dnsFile.flush()]);
       listeners.clear();
       for (const result of results) {

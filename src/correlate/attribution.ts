@@ -23,7 +23,12 @@ export function flowHost(flow: Flow): string | undefined {
       urlHost = undefined;
     }
   }
-  return (flow.destination.host ?? flow.tls?.sni ?? urlHost ?? header?.replace(/:\d+$/, ''))?.toLowerCase();
+  return (
+    flow.destination.host ??
+    flow.tls?.sni ??
+    urlHost ??
+    header?.replace(/:\d+$/, '')
+  )?.toLowerCase();
 }
 
 function urlKey(url: string, host: string | undefined): string {
@@ -43,7 +48,10 @@ function hostOfUrl(url: string): string | undefined {
   }
 }
 
-export function attributeFlows(flows: readonly Flow[], events: readonly InstrumentationEvent[]): Map<string, Attribution> {
+export function attributeFlows(
+  flows: readonly Flow[],
+  events: readonly InstrumentationEvent[],
+): Map<string, Attribution> {
   const result = new Map<string, Attribution>();
   const used = new Set<number>();
   const ordered = [...flows].sort((a, b) => a.t - b.t);
@@ -51,29 +59,39 @@ export function attributeFlows(flows: readonly Flow[], events: readonly Instrume
     const host = flowHost(flow);
     const key = flow.request ? urlKey(flow.request.url, host) : undefined;
     // Best candidate per kind of evidence: the request itself, the stream it went over, the connection.
-    const best = new Map<'request' | 'stream' | 'connect', { index: number; score: number; dt: number }>();
+    const best = new Map<
+      'request' | 'stream' | 'connect',
+      { index: number; score: number; dt: number }
+    >();
     events.forEach((event, index) => {
       let score = 0;
       let kind: 'request' | 'stream' | 'connect' = 'connect';
       if (event.type === 'http.request' && flow.request && key !== undefined) {
         if (used.has(index)) return;
         kind = 'request';
-        if (urlKey(event.url, hostOfUrl(event.url)) === key && event.method.toUpperCase() === flow.request.method.toUpperCase()) score = 4;
+        if (
+          urlKey(event.url, hostOfUrl(event.url)) === key &&
+          event.method.toUpperCase() === flow.request.method.toUpperCase()
+        )
+          score = 4;
         else if (hostOfUrl(event.url) === host) score = 2;
       } else if (event.type === 'tls.write' || event.type === 'net.send') {
         if (used.has(index)) return;
         kind = 'stream';
         const eventHost = event.type === 'tls.write' ? event.host : undefined;
         if (eventHost !== undefined && eventHost.toLowerCase() === host) score = 3;
-        else if (event.ip === flow.destination.ip && event.port === flow.destination.port) score = 3;
+        else if (event.ip === flow.destination.ip && event.port === flow.destination.port)
+          score = 3;
       } else if (event.type === 'net.connect') {
         if (event.host !== undefined && event.host.toLowerCase() === host) score = 1;
-        else if (event.ip === flow.destination.ip && event.port === flow.destination.port) score = 1;
+        else if (event.ip === flow.destination.ip && event.port === flow.destination.port)
+          score = 1;
       }
       if (score === 0) return;
       const dt = Math.abs(event.t - flow.t);
       const current = best.get(kind);
-      if (!current || score > current.score || (score === current.score && dt < current.dt)) best.set(kind, { index, score, dt });
+      if (!current || score > current.score || (score === current.score && dt < current.dt))
+        best.set(kind, { index, score, dt });
     });
     const candidates = [...best.values()].sort((a, b) => b.score - a.score || a.dt - b.dt);
     const top = candidates[0];

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /** Byte helpers shared by the matcher, the decoders and the readers. */
 
 /** ASCII case folding: A-Z to a-z, every other byte unchanged. */
@@ -11,20 +13,32 @@ export function isPrintable(b: number): boolean {
   return (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d;
 }
 
-/** Share of printable ASCII bytes in the first `sample` bytes (UTF-8 continuation bytes count as printable). */
+/** Share of printable ASCII bytes (tab, CR and LF included) in the first `sample` bytes. */
 export function printableRatio(bytes: Uint8Array, sample = 512): number {
   const n = Math.min(bytes.length, sample);
   if (n === 0) return 1;
   let ok = 0;
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i]!;
-    if (isPrintable(b) || b >= 0x80) ok++;
-  }
+  for (let i = 0; i < n; i++) if (isPrintable(bytes[i]!)) ok++;
   return ok / n;
 }
 
-export function looksBinary(bytes: Uint8Array): boolean {
-  return printableRatio(bytes, 256) < 0.9;
+/** Binary: control bytes, or not UTF-8 (checked on a prefix cut back to a character boundary). */
+export function looksBinary(bytes: Uint8Array, sample = 4096): boolean {
+  let n = Math.min(bytes.length, sample);
+  if (n === 0) return false;
+  let controls = 0;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) controls++;
+  }
+  if (controls > n * 0.02) return true;
+  if (n < bytes.length) {
+    let back = 0;
+    while (back < 3 && n - back > 0 && (bytes[n - 1 - back]! & 0xc0) === 0x80) back++;
+    n -= back;
+    if (n > 0 && bytes[n - 1]! >= 0xc0) n--;
+  }
+  return !isUtf8(bytes.subarray(0, n));
 }
 
 /** A printable excerpt around [start, end): non-printable bytes shown as '.'. */

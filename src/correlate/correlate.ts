@@ -5,12 +5,21 @@ import { differentialLeaks } from './differential.ts';
 import { SearchIndex, type Hit } from './engine.ts';
 import { explore, type ExploreStats } from './explore.ts';
 import { betterHit, dedupeKey, leakFromHit, type LeakContext } from './leaks.ts';
-import type { CorrelateInput, CorrelateOptions, CorrelationResult, OpaqueFlowSummary } from './result.ts';
+import type {
+  CorrelateInput,
+  CorrelateOptions,
+  CorrelationResult,
+  OpaqueFlowSummary,
+} from './result.ts';
 import { eventRoots, flowRoots, type SearchRoot } from './sites.ts';
 import type { Leak } from './types.ts';
 
 function isOpaque(flow: Flow): boolean {
-  return (flow.protocol === 'tls' || flow.tls !== undefined) && flow.tls?.decrypted !== true && flow.request === undefined;
+  return (
+    (flow.protocol === 'tls' || flow.tls !== undefined) &&
+    flow.tls?.decrypted !== true &&
+    flow.request === undefined
+  );
 }
 
 function absoluteUrl(flow: Flow, host: string | undefined): string {
@@ -43,7 +52,12 @@ function eventContext(event: InstrumentationEvent): Omit<LeakContext, 'site'> {
     case 'tls.write':
       return {
         ...base,
-        destination: { ...(event.host !== undefined ? { host: event.host } : {}), ...(event.ip !== undefined ? { ip: event.ip } : {}), ...(event.port !== undefined ? { port: event.port } : {}), channel: 'tls' },
+        destination: {
+          ...(event.host !== undefined ? { host: event.host } : {}),
+          ...(event.ip !== undefined ? { ip: event.ip } : {}),
+          ...(event.port !== undefined ? { port: event.port } : {}),
+          channel: 'tls',
+        },
       };
     case 'net.send':
       return { ...base, destination: { ip: event.ip, port: event.port, channel: 'tcp' } };
@@ -61,7 +75,10 @@ function eventContext(event: InstrumentationEvent): Omit<LeakContext, 'site'> {
  * `canarytrap correlate` command both call it. Leaks are deduplicated per canary, site and
  * transform chain, and handed to `onLeak` flow by flow as they are found.
  */
-export function correlate(input: CorrelateInput, options: CorrelateOptions = {}): CorrelationResult {
+export function correlate(
+  input: CorrelateInput,
+  options: CorrelateOptions = {},
+): CorrelationResult {
   const started = performance.now();
   const canaries = input.canaries.canaries;
   const index = new SearchIndex(canaries, input.events);
@@ -108,15 +125,24 @@ export function correlate(input: CorrelateInput, options: CorrelateOptions = {})
         port: flow.destination.port,
         bytes: flow.raw === undefined ? 0 : Buffer.byteLength(flow.raw, 'base64'),
         ...(attribution.app !== undefined ? { app: attribution.app } : {}),
-        plaintextFromHook: attribution.requestEvents.some((i) => input.events[i]?.type === 'tls.write'),
+        plaintextFromHook: attribution.requestEvents.some(
+          (i) => input.events[i]?.type === 'tls.write',
+        ),
       });
     } else {
       for (const i of attribution.requestEvents) describedByFlows.add(i);
     }
-    const http = flow.request ? { method: flow.request.method, url: absoluteUrl(flow, host) } : undefined;
+    const http = flow.request
+      ? { method: flow.request.method, url: absoluteUrl(flow, host) }
+      : undefined;
     searchSite(flowRoots(flow), (root) => ({
       site: root.site,
-      destination: { ...(host !== undefined ? { host } : {}), ip: flow.destination.ip, port: flow.destination.port, channel: flow.protocol },
+      destination: {
+        ...(host !== undefined ? { host } : {}),
+        ip: flow.destination.ip,
+        port: flow.destination.port,
+        channel: flow.protocol,
+      },
       ...(http ? { http } : {}),
       ...(attribution.app !== undefined ? { app: attribution.app } : {}),
       t: flow.t,
@@ -131,12 +157,18 @@ export function correlate(input: CorrelateInput, options: CorrelateOptions = {})
   });
 
   if (input.baseline) {
-    for (const leak of differentialLeaks(input, input.baseline, new Set(leaks.map((l) => l.canary.id)), warn)) {
+    for (const leak of differentialLeaks(
+      input,
+      input.baseline,
+      new Set(leaks.map((l) => l.canary.id)),
+      warn,
+    )) {
       leaks.push(leak);
       options.onLeak?.(leak);
     }
   }
-  if (input.flows.length === 0 && input.events.length === 0) warn('no flows and no events were given: nothing was searched');
+  if (input.flows.length === 0 && input.events.length === 0)
+    warn('no flows and no events were given: nothing was searched');
   return {
     leaks,
     opaque,

@@ -4,6 +4,7 @@ import { cipherMaterial, type CipherKey, type CipherOutput } from './crypto-link
 import { expandCanaries, type Variant } from './variants.ts';
 import { MultiPatternIndex, type PatternSpec } from './matcher.ts';
 import type { InstrumentationEvent } from '../instrument/events.ts';
+import { fieldNameBefore } from './decode/text.ts';
 
 /** A cipher output as it may appear on the wire: raw, base64, URL-safe base64 or hex. */
 interface LinkPattern {
@@ -49,19 +50,39 @@ export class SearchIndex {
       const b64 = output.output.toString('base64');
       return [
         { output, full: output.output, caseInsensitive: false, transforms: [] },
-        { output, full: Buffer.from(b64.replace(/=+$/, '')), caseInsensitive: false, transforms: ['base64'] },
-        { output, full: Buffer.from(output.output.toString('base64url')), caseInsensitive: false, transforms: ['base64'] },
-        { output, full: Buffer.from(output.output.toString('hex')), caseInsensitive: true, transforms: ['hex'] },
+        {
+          output,
+          full: Buffer.from(b64.replace(/=+$/, '')),
+          caseInsensitive: false,
+          transforms: ['base64'],
+        },
+        {
+          output,
+          full: Buffer.from(output.output.toString('base64url')),
+          caseInsensitive: false,
+          transforms: ['base64'],
+        },
+        {
+          output,
+          full: Buffer.from(output.output.toString('hex')),
+          caseInsensitive: true,
+          transforms: ['hex'],
+        },
       ];
     });
     const specs: PatternSpec[] = [
       ...this.variants.map((v) => ({ bytes: v.bytes, caseInsensitive: v.caseInsensitive })),
-      ...this.links.map((l) => ({ bytes: l.full.subarray(0, LINK_PROBE), caseInsensitive: l.caseInsensitive })),
+      ...this.links.map((l) => ({
+        bytes: l.full.subarray(0, LINK_PROBE),
+        caseInsensitive: l.caseInsensitive,
+      })),
     ];
     this.matcher = new MultiPatternIndex(specs);
     canaries.forEach((c) => {
       if (Buffer.byteLength(c.value) < 7) {
-        this.warnings.push(`canary ${c.id} ("${c.value}") is shorter than 7 bytes: matches of it may be coincidences`);
+        this.warnings.push(
+          `canary ${c.id} ("${c.value}") is shorter than 7 bytes: matches of it may be coincidences`,
+        );
       }
     });
   }
@@ -70,7 +91,10 @@ export class SearchIndex {
   scanLayer(
     bytes: Buffer,
     chain: readonly string[],
-  ): { hits: Hit[]; linked: Array<{ transforms: string[]; plaintext: Buffer; output: CipherOutput }> } {
+  ): {
+    hits: Hit[];
+    linked: Array<{ transforms: string[]; plaintext: Buffer; output: CipherOutput }>;
+  } {
     const hits: Hit[] = [];
     const linked: Array<{ transforms: string[]; plaintext: Buffer; output: CipherOutput }> = [];
     const parts = new Map<number, Map<number, Hit>>();
@@ -80,14 +104,20 @@ export class SearchIndex {
       if (id >= variantCount) {
         const link = this.links[id - variantCount]!;
         if (!matchesAt(bytes, start, link.full, link.caseInsensitive)) return;
-        linked.push({ transforms: [...link.transforms, link.output.name], plaintext: link.output.input, output: link.output });
+        const field = fieldNameBefore(bytes, start);
+        const transforms = [...(field ? [field] : []), ...link.transforms, link.output.name];
+        linked.push({ transforms, plaintext: link.output.input, output: link.output });
         return;
       }
       const variant = this.variants[id]!;
       const hit: Hit = {
         canaryIndex: variant.canaryIndex,
         variant,
-        chain: [...chain, ...variant.transforms, ...(variant.transforms.length === 0 ? innermost : [])],
+        chain: [
+          ...chain,
+          ...variant.transforms,
+          ...(variant.transforms.length === 0 ? innermost : []),
+        ],
         offset: start,
         excerpt: excerptAround(bytes, start, start + variant.bytes.length),
         matched: printable(bytes.subarray(start, start + variant.bytes.length)),
@@ -121,10 +151,18 @@ function matchesAt(hay: Buffer, start: number, needle: Buffer, caseInsensitive: 
 
 function looksLikeJson(bytes: Buffer): boolean {
   let i = 0;
-  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  while (
+    i < bytes.length &&
+    (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)
+  )
+    i++;
   const first = bytes[i];
   if (first !== 0x7b && first !== 0x5b) return false;
   let j = bytes.length - 1;
-  while (j > i && (bytes[j] === 0x20 || bytes[j] === 0x0a || bytes[j] === 0x0d || bytes[j] === 0x09)) j--;
+  while (
+    j > i &&
+    (bytes[j] === 0x20 || bytes[j] === 0x0a || bytes[j] === 0x0d || bytes[j] === 0x09)
+  )
+    j--;
   return bytes[j] === (first === 0x7b ? 0x7d : 0x5d);
 }

@@ -39,7 +39,12 @@ export function explore(
   const seen = new Set<string>();
   let layers = 0;
 
-  const visit = (bytes: Buffer, path: readonly string[], depth: number, layerHints: LayerHints): void => {
+  const visit = (
+    bytes: Buffer,
+    path: readonly string[],
+    depth: number,
+    layerHints: LayerHints,
+  ): void => {
     if (bytes.length === 0 || depth > MAX_DEPTH) return;
     if (layers >= MAX_LAYERS || stats.bytes > MAX_BYTES) return;
     const key = createHash('sha1').update(bytes).digest('base64');
@@ -56,7 +61,8 @@ export function explore(
     }
   };
   visit(root, chain, 0, hints);
-  if (layers >= MAX_LAYERS) warn(`${chain.join(' → ')}: stopped decoding after ${MAX_LAYERS} layers`);
+  if (layers >= MAX_LAYERS)
+    warn(`${chain.join(' → ')}: stopped decoding after ${MAX_LAYERS} layers`);
   return hits;
 }
 
@@ -70,7 +76,8 @@ function childrenOf(
   if (hints.transferEncoding && /chunked/i.test(hints.transferEncoding)) {
     const body = dechunk(bytes);
     if (body) {
-      if (!body.complete) warn(`${path.join(' → ')}: chunked body ends early; searched what arrived`);
+      if (!body.complete)
+        warn(`${path.join(' → ')}: chunked body ends early; searched what arrived`);
       return [{ transforms: ['chunked'], bytes: body.bytes }];
     }
   }
@@ -78,7 +85,10 @@ function childrenOf(
   if (hints.contentEncoding) {
     const decoded = contentEncodingChildren(bytes, hints.contentEncoding);
     if (decoded) children.push(decoded);
-    else warn(`${path.join(' → ')}: Content-Encoding ${hints.contentEncoding} could not be undone; searched as sent`);
+    else
+      warn(
+        `${path.join(' → ')}: Content-Encoding ${hints.contentEncoding} could not be undone; searched as sent`,
+      );
   }
   const boundary = boundaryOf(hints.contentType);
   if (boundary) children.push(...multipartChildren(bytes, boundary));
@@ -95,7 +105,8 @@ function childrenOf(
       if (percent) children.push(percent);
     }
   } else if (index.keys.length > 0) {
-    for (const { name, plaintext } of tryDecrypt(bytes, index.keys)) children.push({ transforms: [name], bytes: plaintext });
+    for (const { name, plaintext } of tryDecrypt(bytes, index.keys))
+      children.push({ transforms: [name], bytes: plaintext });
   }
   // Binary layers too: protobuf and other framings carry base64 and hex strings.
   children.push(...base64Children(bytes), ...hexChildren(bytes));

@@ -18,7 +18,12 @@ export interface ValueForm {
 /** NANP numbers: E.164, national, and the separators people use. */
 export function phoneForms(value: string): ValueForm[] {
   const digits = value.replaceAll(/\D/g, '');
-  const national = digits.length === 11 && digits.startsWith('1') ? digits.slice(1) : digits.length === 10 ? digits : undefined;
+  const national =
+    digits.length === 11 && digits.startsWith('1')
+      ? digits.slice(1)
+      : digits.length === 10
+        ? digits
+        : undefined;
   if (national === undefined) return [{ text: value, label: 'as-given', primary: true }];
   const a = national.slice(0, 3);
   const b = national.slice(3, 6);
@@ -40,7 +45,8 @@ export function phoneForms(value: string): ValueForm[] {
     { text: `1-${a}-${b}-${c}`, label: 'trunk-dashes', primary: false },
     { text: `001${national}`, label: 'intl-prefix', primary: false },
   ];
-  if (!forms.some((f) => f.text === value)) forms.push({ text: value, label: 'as-given', primary: true });
+  if (!forms.some((f) => f.text === value))
+    forms.push({ text: value, label: 'as-given', primary: true });
   return forms;
 }
 

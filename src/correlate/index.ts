@@ -3,6 +3,17 @@
  * `correlate()` works in memory (the pipeline); `correlateFiles()` reads capture files (the CLI).
  */
 export { correlate } from './correlate.ts';
+export {
+  correlateFiles,
+  readCanarySet,
+  type CaptureFiles,
+  type CorrelateFilesInput,
+} from './files.ts';
+export { readPcap, type CaptureReadResult } from './readers/pcap.ts';
+export { readHar } from './readers/har.ts';
+export { readEventsJsonl, type EventsReadResult } from './readers/events-jsonl.ts';
+export { scanBytes, scanStream, type StreamScanResult } from './stream-scan.ts';
+export { SearchIndex } from './engine.ts';
 export type {
   BaselineRun,
   CorrelateInput,

@@ -10,7 +10,9 @@ function isLocator(transform: string): boolean {
     transform === 'json' ||
     transform === 'json-escape' ||
     transform === 'percent' ||
-    transform === 'chunked'
+    transform === 'chunked' ||
+    transform === 'dns-labels' ||
+    transform === 'qname'
   );
 }
 
@@ -28,7 +30,8 @@ export function dedupeKey(canaryId: string, site: LeakSite, chain: readonly stri
 /** Of two hits for one leak, the one that explains more: higher confidence, named fields, shorter chain. */
 export function betterHit(a: Hit, b: Hit): Hit {
   if (a.confidence !== b.confidence) return a.confidence > b.confidence ? a : b;
-  const locators = (h: Hit): number => h.chain.filter((t) => t.includes(':') && !t.startsWith('http-header:')).length;
+  const locators = (h: Hit): number =>
+    h.chain.filter((t) => t.includes(':') && !t.startsWith('http-header:')).length;
   if (locators(a) !== locators(b)) return locators(a) > locators(b) ? a : b;
   if (a.chain.length !== b.chain.length) return a.chain.length < b.chain.length ? a : b;
   return a.matched.length >= b.matched.length ? a : b;
@@ -56,6 +59,8 @@ export function leakFromHit(canary: Canary, hit: Hit, context: LeakContext, key:
     evidence: { offset: hit.offset, excerpt: hit.excerpt, matched: hit.matched },
     confidence: hit.confidence,
     variant: hit.variant.label,
-    ...(context.eventIndexes && context.eventIndexes.length > 0 ? { eventIndexes: context.eventIndexes } : {}),
+    ...(context.eventIndexes && context.eventIndexes.length > 0
+      ? { eventIndexes: context.eventIndexes }
+      : {}),
   };
 }

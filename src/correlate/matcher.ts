@@ -84,7 +84,8 @@ export class MultiPatternIndex {
         return;
       }
       const start = this.pickWindow(p.bytes, shared);
-      for (let j = 0; j < 4; j++) entries.push([hashWord(wordAt(p.bytes, start + j)), id, start + j]);
+      for (let j = 0; j < 4; j++)
+        entries.push([hashWord(wordAt(p.bytes, start + j)), id, start + j]);
     });
     this.next = new Int32Array(entries.length);
     this.entryPattern = new Int32Array(entries.length);
@@ -104,7 +105,8 @@ export class MultiPatternIndex {
     for (let s = 0; s + WINDOW <= bytes.length; s++) {
       let score = 0;
       for (let k = 0; k < WINDOW; k++) score += byteCommonness(bytes[s + k]!);
-      for (let j = 0; j < 4; j++) score += 4 * ((shared.get(hashWord(wordAt(bytes, s + j))) ?? 1) - 1);
+      for (let j = 0; j < 4; j++)
+        score += 4 * ((shared.get(hashWord(wordAt(bytes, s + j))) ?? 1) - 1);
       if (score < bestScore) {
         bestScore = score;
         best = s;
@@ -138,7 +140,13 @@ export class MultiPatternIndex {
     for (const id of this.short) this.scanShort(hay, id, onMatch, minEnd);
   }
 
-  private verifyBucket(hay: Uint8Array, h: number, at: number, onMatch: MatchHandler, minEnd: number): void {
+  private verifyBucket(
+    hay: Uint8Array,
+    h: number,
+    at: number,
+    onMatch: MatchHandler,
+    minEnd: number,
+  ): void {
     for (let e = this.heads[h]!; e !== -1; e = this.next[e]!) {
       const id = this.entryPattern[e]!;
       const start = at - this.entryOffset[e]!;
@@ -149,9 +157,15 @@ export class MultiPatternIndex {
     }
   }
 
-  private verifyAt(hay: Uint8Array, start: number, pattern: Uint8Array, insensitive: boolean): boolean {
+  private verifyAt(
+    hay: Uint8Array,
+    start: number,
+    pattern: Uint8Array,
+    insensitive: boolean,
+  ): boolean {
     if (insensitive) {
-      for (let k = 0; k < pattern.length; k++) if (FOLD[hay[start + k]!] !== pattern[k]) return false;
+      for (let k = 0; k < pattern.length; k++)
+        if (FOLD[hay[start + k]!] !== pattern[k]) return false;
     } else {
       for (let k = 0; k < pattern.length; k++) if (hay[start + k] !== pattern[k]) return false;
     }
@@ -167,7 +181,8 @@ export class MultiPatternIndex {
     for (const f of firsts) {
       for (let at = buf.indexOf(f); at !== -1; at = buf.indexOf(f, at + 1)) {
         if (at + pattern.length > buf.length) break;
-        if (at + pattern.length > minEnd && this.verifyAt(hay, at, pattern, insensitive)) onMatch(id, at);
+        if (at + pattern.length > minEnd && this.verifyAt(hay, at, pattern, insensitive))
+          onMatch(id, at);
       }
     }
   }

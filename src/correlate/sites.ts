@@ -25,13 +25,28 @@ function httpRoots(
 ): SearchRoot[] {
   const roots: SearchRoot[] = [];
   const urlChain = [...prefix, 'http-url'];
-  roots.push({ site: makeSite('url'), bytes: Buffer.from(request.url, 'latin1'), chain: urlChain, hints: {} });
+  roots.push({
+    site: makeSite('url'),
+    bytes: Buffer.from(request.url, 'latin1'),
+    chain: urlChain,
+    hints: {},
+  });
   for (const child of queryChildren(request.url)) {
-    roots.push({ site: makeSite('url'), bytes: child.bytes, chain: [...urlChain, ...child.transforms], hints: {} });
+    roots.push({
+      site: makeSite('url'),
+      bytes: child.bytes,
+      chain: [...urlChain, ...child.transforms],
+      hints: {},
+    });
   }
   for (const [name, value] of request.headers) {
     const lower = name.toLowerCase();
-    roots.push({ site: makeSite('header', lower), bytes: Buffer.from(value, 'latin1'), chain: [...prefix, `http-header:${lower}`], hints: {} });
+    roots.push({
+      site: makeSite('header', lower),
+      bytes: Buffer.from(value, 'latin1'),
+      chain: [...prefix, `http-header:${lower}`],
+      hints: {},
+    });
   }
   if (request.body.length > 0) {
     const contentType = headerValue(request.headers, 'content-type');
@@ -52,14 +67,23 @@ function httpRoots(
 }
 
 /** A DNS name's labels under the registrable zone, joined: where DNS tunnels put their payload. */
-function dnsPayloadRoots(name: string, base: Omit<SearchRoot, 'bytes' | 'chain'>, prefix: string[]): SearchRoot[] {
+function dnsPayloadRoots(
+  name: string,
+  base: Omit<SearchRoot, 'bytes' | 'chain'>,
+  prefix: string[],
+): SearchRoot[] {
   const labels = name.split('.').filter((l) => l !== '');
   const payload = labels.slice(0, Math.max(0, labels.length - 2)).join('');
   const roots: SearchRoot[] = [{ ...base, bytes: Buffer.from(name, 'latin1'), chain: prefix }];
   if (payload.length >= 8) {
-    roots.push({ ...base, bytes: Buffer.from(payload, 'latin1'), chain: [...prefix, 'dns-labels'] });
+    roots.push({
+      ...base,
+      bytes: Buffer.from(payload, 'latin1'),
+      chain: [...prefix, 'dns-labels'],
+    });
     const b32 = base32Decode(payload);
-    if (b32 && b32.length >= 4) roots.push({ ...base, bytes: b32, chain: [...prefix, 'dns-labels', 'base32'] });
+    if (b32 && b32.length >= 4)
+      roots.push({ ...base, bytes: b32, chain: [...prefix, 'dns-labels', 'base32'] });
   }
   return roots;
 }
@@ -83,8 +107,16 @@ export function flowRoots(flow: Flow): SearchRoot[] {
   const tls = flow.protocol === 'https' || flow.protocol === 'tls' || flow.tls !== undefined;
   const prefix = tls ? ['tls'] : [];
   if (flow.request) {
-    const request = { url: flow.request.url, headers: flow.request.headers, body: Buffer.from(flow.request.body, 'base64') };
-    return httpRoots((part, header) => ({ kind: 'flow', flowId: flow.id, part, ...(header ? { header } : {}) }), prefix, request);
+    const request = {
+      url: flow.request.url,
+      headers: flow.request.headers,
+      body: Buffer.from(flow.request.body, 'base64'),
+    };
+    return httpRoots(
+      (part, header) => ({ kind: 'flow', flowId: flow.id, part, ...(header ? { header } : {}) }),
+      prefix,
+      request,
+    );
   }
   if (flow.raw === undefined) return [];
   const raw = Buffer.from(flow.raw, 'base64');
@@ -92,18 +124,35 @@ export function flowRoots(flow: Flow): SearchRoot[] {
   if (flow.protocol === 'dns') {
     const name = dnsQueryName(raw);
     const roots: SearchRoot[] = [{ site, bytes: raw, chain: ['dns'], hints: {} }];
-    if (name !== undefined) roots.push(...dnsPayloadRoots(name, { site, hints: {} }, ['dns', 'qname']));
+    if (name !== undefined)
+      roots.push(...dnsPayloadRoots(name, { site, hints: {} }, ['dns', 'qname']));
     return roots;
   }
-  return [{ site, bytes: raw, chain: [...prefix, flow.protocol === 'tls' ? 'raw' : flow.protocol], hints: {} }];
+  return [
+    {
+      site,
+      bytes: raw,
+      chain: [...prefix, flow.protocol === 'tls' ? 'raw' : flow.protocol],
+      hints: {},
+    },
+  ];
 }
 
 /** Event sites: what hooks saw leave (requests, writes, SMS, DNS names). */
 export function eventRoots(event: InstrumentationEvent, index: number): SearchRoot[] {
-  const site = (field: string): LeakSite => ({ kind: 'event', eventIndex: index, eventType: event.type, field });
+  const site = (field: string): LeakSite => ({
+    kind: 'event',
+    eventIndex: index,
+    eventType: event.type,
+    field,
+  });
   switch (event.type) {
     case 'http.request': {
-      const request = { url: event.url, headers: event.headers ?? [], body: Buffer.from(event.body ?? '', 'base64') };
+      const request = {
+        url: event.url,
+        headers: event.headers ?? [],
+        body: Buffer.from(event.body ?? '', 'base64'),
+      };
       return httpRoots((part, header) => site(header ? `header:${header}` : part), [], request);
     }
     case 'tls.write':
@@ -112,14 +161,32 @@ export function eventRoots(event: InstrumentationEvent, index: number): SearchRo
       const prefix = event.type === 'tls.write' ? ['tls'] : ['tcp'];
       if (looksLikeHttpRequest(data)) {
         const { requests } = parseRequests(data);
-        return requests.flatMap((r) => httpRoots((part, header) => site(header ? `data:header:${header}` : `data:${part}`), prefix, r));
+        return requests.flatMap((r) =>
+          httpRoots(
+            (part, header) => site(header ? `data:header:${header}` : `data:${part}`),
+            prefix,
+            r,
+          ),
+        );
       }
       return [{ site: site('data'), bytes: data, chain: prefix, hints: {} }];
     }
     case 'sms.send': {
       const roots: SearchRoot[] = [];
-      if (event.body !== undefined) roots.push({ site: site('body'), bytes: Buffer.from(event.body, 'utf8'), chain: ['sms'], hints: {} });
-      if (event.data !== undefined) roots.push({ site: site('data'), bytes: Buffer.from(event.data, 'base64'), chain: ['sms-data'], hints: {} });
+      if (event.body !== undefined)
+        roots.push({
+          site: site('body'),
+          bytes: Buffer.from(event.body, 'utf8'),
+          chain: ['sms'],
+          hints: {},
+        });
+      if (event.data !== undefined)
+        roots.push({
+          site: site('data'),
+          bytes: Buffer.from(event.data, 'base64'),
+          chain: ['sms-data'],
+          hints: {},
+        });
       return roots;
     }
     case 'dns.query':

@@ -21,7 +21,9 @@ export interface Variant {
 
 /** Characters of base64(prefix of `align` bytes + value) that only depend on the value's bytes. */
 export function base64Core(value: Buffer, align: number, urlSafe: boolean): string {
-  const encoded = Buffer.concat([Buffer.alloc(align), value]).toString(urlSafe ? 'base64url' : 'base64');
+  const encoded = Buffer.concat([Buffer.alloc(align), value]).toString(
+    urlSafe ? 'base64url' : 'base64',
+  );
   const first = Math.ceil((8 * align) / 6);
   const last = Math.floor((8 * (align + value.length)) / 6);
   return encoded.slice(first, last);
@@ -64,8 +66,15 @@ interface Draft {
 function encodingsOf(form: ValueForm): Draft[] {
   const text = form.text;
   const utf8 = Buffer.from(text, 'utf8');
-  const drafts: Draft[] = [{ bytes: utf8, caseInsensitive: true, label: form.label, transforms: [], confidence: 1 }];
-  const add = (s: string | Buffer, label: string, transforms: string[], caseInsensitive = true): void => {
+  const drafts: Draft[] = [
+    { bytes: utf8, caseInsensitive: true, label: form.label, transforms: [], confidence: 1 },
+  ];
+  const add = (
+    s: string | Buffer,
+    label: string,
+    transforms: string[],
+    caseInsensitive = true,
+  ): void => {
     drafts.push({
       bytes: typeof s === 'string' ? Buffer.from(s, 'utf8') : s,
       caseInsensitive,
@@ -100,9 +109,27 @@ function fingerprintsOf(form: ValueForm, texts: string[]): Draft[] {
       const digest = createHash(algorithm).update(text, 'utf8').digest();
       const name = algorithm === 'sha1' ? 'sha-1' : algorithm === 'sha256' ? 'sha-256' : 'md5';
       const common = { confidence: 0.9 };
-      drafts.push({ ...common, bytes: Buffer.from(digest.toString('hex')), caseInsensitive: true, label: `${form.label}/${name}-hex`, transforms: ['hex', name] });
-      drafts.push({ ...common, bytes: Buffer.from(digest.toString('base64').replace(/=+$/, '')), caseInsensitive: false, label: `${form.label}/${name}-base64`, transforms: ['base64', name] });
-      drafts.push({ ...common, bytes: Buffer.from(digest.toString('base64url')), caseInsensitive: false, label: `${form.label}/${name}-base64url`, transforms: ['base64', name] });
+      drafts.push({
+        ...common,
+        bytes: Buffer.from(digest.toString('hex')),
+        caseInsensitive: true,
+        label: `${form.label}/${name}-hex`,
+        transforms: ['hex', name],
+      });
+      drafts.push({
+        ...common,
+        bytes: Buffer.from(digest.toString('base64').replace(/=+$/, '')),
+        caseInsensitive: false,
+        label: `${form.label}/${name}-base64`,
+        transforms: ['base64', name],
+      });
+      drafts.push({
+        ...common,
+        bytes: Buffer.from(digest.toString('base64url')),
+        caseInsensitive: false,
+        label: `${form.label}/${name}-base64url`,
+        transforms: ['base64', name],
+      });
     }
   }
   return drafts;

@@ -44,7 +44,14 @@ export function buildFacts(props: ReadonlyMap<string, string>): BuildFacts {
   const sdk = Number(first('ro.build.version.sdk', 'ro.system.build.version.sdk'));
   const abiList = first('ro.product.cpu.abilist', 'ro.system.product.cpu.abilist');
   const abi = first('ro.product.cpu.abi');
-  const abis = abiList ? abiList.split(',').map((a) => a.trim()).filter(Boolean) : abi ? [abi] : [];
+  const abis = abiList
+    ? abiList
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean)
+    : abi
+      ? [abi]
+      : [];
   return {
     fingerprint: first('ro.build.fingerprint', 'ro.system.build.fingerprint'),
     manufacturer,

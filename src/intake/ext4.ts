@@ -64,19 +64,30 @@ export interface MakeExt4Options {
 }
 
 /** mke2fs -t ext4 -d: an ext4 image holding the staging tree, times pinned for reproducibility. */
-export async function makeExt4(stagingDir: string, outFile: string, options: MakeExt4Options): Promise<void> {
+export async function makeExt4(
+  stagingDir: string,
+  outFile: string,
+  options: MakeExt4Options,
+): Promise<void> {
   await pinTimes(stagingDir);
   const sizeKiB = Math.ceil(options.sizeBytes / 4096) * 4;
   await runTool(
     'mke2fs',
     [
-      '-q', '-F',
-      '-t', 'ext4',
-      '-b', '4096',
-      '-d', stagingDir,
-      '-L', options.label,
-      '-U', options.uuid,
-      '-E', `hash_seed=${options.uuid}`,
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-b',
+      '4096',
+      '-d',
+      stagingDir,
+      '-L',
+      options.label,
+      '-U',
+      options.uuid,
+      '-E',
+      `hash_seed=${options.uuid}`,
       outFile,
       `${sizeKiB}k`,
     ],
@@ -108,7 +119,11 @@ export function isSafeFsPath(path: string): boolean {
 }
 
 /** debugfs `ls -p`: undefined when the directory does not exist. */
-export async function listExt4Dir(image: string, dir: string, timeoutMs: number): Promise<Ext4Entry[] | undefined> {
+export async function listExt4Dir(
+  image: string,
+  dir: string,
+  timeoutMs: number,
+): Promise<Ext4Entry[] | undefined> {
   if (!isSafeFsPath(dir)) return undefined;
   const result = await runTool('debugfs', ['-R', `ls -p "${dir}"`, image], { timeoutMs });
   assertOpened(result.stderr, image);
@@ -121,7 +136,8 @@ export async function listExt4Dir(image: string, dir: string, timeoutMs: number)
     const [, , mode = '', name = '', size = ''] = match;
     if (name === '.' || name === '..') continue;
     const type = mode.padStart(6, '0').slice(0, 2);
-    const kind = type === '04' ? 'dir' : type === '10' ? 'file' : type === '12' ? 'symlink' : 'other';
+    const kind =
+      type === '04' ? 'dir' : type === '10' ? 'file' : type === '12' ? 'symlink' : 'other';
     entries.push({ name, kind, size: Number(size || 0) });
   }
   return entries;

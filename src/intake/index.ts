@@ -3,7 +3,12 @@
  * safely, the content-addressed store, the inventory of pre-installed apps, indicators and
  * the run plan.
  */
-export { buildLabImage, LAB_BUILDER_VERSION, type BuildLabImageOptions, type BuiltLabImage } from './lab-build/build-lab-image.ts';
+export {
+  buildLabImage,
+  LAB_BUILDER_VERSION,
+  type BuildLabImageOptions,
+  type BuiltLabImage,
+} from './lab-build/build-lab-image.ts';
 export { intakeImage, type IntakeOptions } from './intake.ts';
 export { sniffImage, type ImageKind } from './sniff.ts';
 export { ImageStore } from './store.ts';

@@ -26,7 +26,10 @@ export const indicatorRuleSchema = z.object({
     }),
   ]),
 });
-export const indicatorRulesSchema = z.object({ version: z.literal(1), rules: z.array(indicatorRuleSchema) });
+export const indicatorRulesSchema = z.object({
+  version: z.literal(1),
+  rules: z.array(indicatorRuleSchema),
+});
 export type IndicatorRule = z.infer<typeof indicatorRuleSchema>;
 export type IndicatorRules = z.infer<typeof indicatorRulesSchema>;
 
@@ -45,37 +48,59 @@ export interface Finding {
 }
 
 /** The rules shipped with the project. */
-export const DEFAULT_RULES_PATH = fileURLToPath(new URL('../../images/rules/indicators.json', import.meta.url));
+export const DEFAULT_RULES_PATH = fileURLToPath(
+  new URL('../../images/rules/indicators.json', import.meta.url),
+);
 
-export async function loadIndicatorRules(path: string = DEFAULT_RULES_PATH): Promise<IndicatorRules> {
+export async function loadIndicatorRules(
+  path: string = DEFAULT_RULES_PATH,
+): Promise<IndicatorRules> {
   let json: unknown;
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new CanarytrapError('rules-unreadable', `indicator rules ${path} cannot be read as JSON`, {
-      cause: error,
-      permanent: true,
-      hint: 'point indicatorRulesPath at a valid rules file',
-    });
+    throw new CanarytrapError(
+      'rules-unreadable',
+      `indicator rules ${path} cannot be read as JSON`,
+      {
+        cause: error,
+        permanent: true,
+        hint: 'point indicatorRulesPath at a valid rules file',
+      },
+    );
   }
   const parsed = indicatorRulesSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new CanarytrapError('rules-invalid', `indicator rules ${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`, {
-      permanent: true,
-      hint: 'fix the rules file against src/intake/indicators.ts',
-    });
+    throw new CanarytrapError(
+      'rules-invalid',
+      `indicator rules ${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`,
+      {
+        permanent: true,
+        hint: 'fix the rules file against src/intake/indicators.ts',
+      },
+    );
   }
   return parsed.data;
 }
 
-export function evaluateIndicators(rules: IndicatorRules, apps: readonly InventoryApp[]): Finding[] {
+export function evaluateIndicators(
+  rules: IndicatorRules,
+  apps: readonly InventoryApp[],
+): Finding[] {
   const findings: Finding[] = [];
   for (const app of apps) {
     for (const rule of rules.rules) {
       const evidence = match(rule, app);
       if (evidence.length > 0) {
-        findings.push({ ruleId: rule.id, severity: rule.severity, title: rule.title, package: app.package, path: app.path, evidence });
+        findings.push({
+          ruleId: rule.id,
+          severity: rule.severity,
+          title: rule.title,
+          package: app.package,
+          path: app.path,
+          evidence,
+        });
       }
     }
   }
@@ -103,12 +128,16 @@ function match(rule: IndicatorRule, app: InventoryApp): Evidence[] {
   const m = rule.match;
   switch (m.type) {
     case 'package':
-      return m.patterns.some((p) => glob(p, app.package)) ? [{ kind: 'package', value: app.package }] : [];
+      return m.patterns.some((p) => glob(p, app.package))
+        ? [{ kind: 'package', value: app.package }]
+        : [];
     case 'host': {
       const hosts = app.hosts.filter((h) => m.patterns.some((p) => glob(p, h)));
       return hosts.flatMap((host): Evidence[] => [
         { kind: 'host', value: host },
-        ...app.urls.filter((u) => hostMatches(u, host)).map((u): Evidence => ({ kind: 'url', value: u })),
+        ...app.urls
+          .filter((u) => hostMatches(u, host))
+          .map((u): Evidence => ({ kind: 'url', value: u })),
       ]);
     }
     case 'permissions': {

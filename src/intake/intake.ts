@@ -37,7 +37,11 @@ const MAX_LAB_IMAGE_BYTES = 4 * 1024 * 1024;
  * its build facts, inventories its apps, applies the indicator rules and plans how to run it.
  * The same image twice is stored once; the second intake returns the entry with `reused: true`.
  */
-export async function intakeImage(path: string, store: ImageStore, options: IntakeOptions = {}): Promise<StoredImage> {
+export async function intakeImage(
+  path: string,
+  store: ImageStore,
+  options: IntakeOptions = {},
+): Promise<StoredImage> {
   const logger = options.logger ?? silentLogger();
   const kind = await sniffImage(path);
   const id = kind === 'directory' ? await sha256Directory(path) : await sha256File(path);
@@ -55,7 +59,11 @@ export async function intakeImage(path: string, store: ImageStore, options: Inta
     const entryDir = join(partial, 'entry');
     const scratch = join(partial, 'scratch');
     await mkdir(scratch);
-    await stageSource(path, kind, entryDir, { zipLimits, maxImageBytes: options.maxImageBytes ?? zipLimits.maxTotalBytes, timeoutMs });
+    await stageSource(path, kind, entryDir, {
+      zipLimits,
+      maxImageBytes: options.maxImageBytes ?? zipLimits.maxTotalBytes,
+      timeoutMs,
+    });
     const systemImg = join(entryDir, 'system.img');
     const { size: systemImageBytes } = await stat(systemImg);
     await assertExt4(systemImg, systemImageBytes, `${basename(path)}: system.img`);
@@ -67,8 +75,13 @@ export async function intakeImage(path: string, store: ImageStore, options: Inta
     log.info({ fingerprint: facts.fingerprint }, 'image staged');
 
     const apps = await inventoryApps(systemImg, scratch, { timeoutMs });
-    const rules = typeof options.indicatorRules === 'object' ? options.indicatorRules : await loadIndicatorRules(options.indicatorRules);
-    const files = (await readdir(entryDir, { recursive: true })).filter((f) => f !== 'metadata.json' && f !== 'inventory.json').sort();
+    const rules =
+      typeof options.indicatorRules === 'object'
+        ? options.indicatorRules
+        : await loadIndicatorRules(options.indicatorRules);
+    const files = (await readdir(entryDir, { recursive: true }))
+      .filter((f) => f !== 'metadata.json' && f !== 'inventory.json')
+      .sort();
     const metadata: ImageMetadata = {
       version: 1,
       sha256: id,
@@ -98,7 +111,14 @@ export async function intakeImage(path: string, store: ImageStore, options: Inta
       if (winner) return winner;
     }
     log.info({ apps: apps.length, findings: inventory.findings.length }, 'image stored');
-    return { id, dir: store.entryDir(id), systemImagePath: join(store.entryDir(id), 'system.img'), reused: false, metadata, inventory };
+    return {
+      id,
+      dir: store.entryDir(id),
+      systemImagePath: join(store.entryDir(id), 'system.img'),
+      reused: false,
+      metadata,
+      inventory,
+    };
   } finally {
     await store.discard(partial);
   }
@@ -106,29 +126,47 @@ export async function intakeImage(path: string, store: ImageStore, options: Inta
 
 async function readBuildProp(systemImg: string, label: string, timeoutMs: number): Promise<Buffer> {
   for (const candidate of ['/build.prop', '/system/build.prop']) {
-    const bytes = await readExt4File(systemImg, candidate, { timeoutMs, maxBytes: MAX_BUILD_PROP_BYTES });
+    const bytes = await readExt4File(systemImg, candidate, {
+      timeoutMs,
+      maxBytes: MAX_BUILD_PROP_BYTES,
+    });
     if (bytes) return bytes;
   }
-  throw new InputError('image-no-build-prop', `${label}: its system partition has no build.prop (at / or /system)`, {
-    hint: 'submit the system partition, not vendor, product or userdata',
-  });
+  throw new InputError(
+    'image-no-build-prop',
+    `${label}: its system partition has no build.prop (at / or /system)`,
+    {
+      hint: 'submit the system partition, not vendor, product or userdata',
+    },
+  );
 }
 
 async function readLabImageName(systemImg: string, timeoutMs: number): Promise<string | undefined> {
   for (const candidate of [LAB_IMAGE_PATH_IN_SYSTEM, `/system${LAB_IMAGE_PATH_IN_SYSTEM}`]) {
-    const bytes = await readExt4File(systemImg, candidate, { timeoutMs, maxBytes: MAX_LAB_IMAGE_BYTES });
+    const bytes = await readExt4File(systemImg, candidate, {
+      timeoutMs,
+      maxBytes: MAX_LAB_IMAGE_BYTES,
+    });
     if (!bytes) continue;
     let json: unknown;
     try {
       json = JSON.parse(bytes.toString('utf8'));
     } catch (error) {
-      throw new InputError('lab-image-invalid', `the image's ${LAB_IMAGE_PATH_IN_SYSTEM} is not JSON`, { cause: error });
+      throw new InputError(
+        'lab-image-invalid',
+        `the image's ${LAB_IMAGE_PATH_IN_SYSTEM} is not JSON`,
+        { cause: error },
+      );
     }
     const parsed = labImageSchema.safeParse(json);
     if (!parsed.success) {
-      throw new InputError('lab-image-invalid', `the image's ${LAB_IMAGE_PATH_IN_SYSTEM} does not match the lab image format`, {
-        hint: 'rebuild the lab image from images/lab/',
-      });
+      throw new InputError(
+        'lab-image-invalid',
+        `the image's ${LAB_IMAGE_PATH_IN_SYSTEM} does not match the lab image format`,
+        {
+          hint: 'rebuild the lab image from images/lab/',
+        },
+      );
     }
     return parsed.data.name;
   }

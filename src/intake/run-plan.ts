@@ -28,13 +28,15 @@ export function planRun(input: RunPlanInput, emulator: EmulatorHost | undefined)
   if (input.labImage) {
     return {
       mode: 'lab-phone',
-      reason: 'a lab image: the lab phone boots it from its behaviour file; it needs no kernel or ramdisk',
+      reason:
+        'a lab image: the lab phone boots it from its behaviour file; it needs no kernel or ramdisk',
     };
   }
   const kernel = KERNELS.find((k) => input.files.includes(k));
-  const missing = [kernel ? undefined : 'a kernel (kernel-ranchu)', input.files.includes('ramdisk.img') ? undefined : 'ramdisk.img'].filter(
-    (m): m is string => m !== undefined,
-  );
+  const missing = [
+    kernel ? undefined : 'a kernel (kernel-ranchu)',
+    input.files.includes('ramdisk.img') ? undefined : 'ramdisk.img',
+  ].filter((m): m is string => m !== undefined);
   if (missing.length > 0) {
     return {
       mode: 'static-only',
@@ -45,7 +47,8 @@ export function planRun(input: RunPlanInput, emulator: EmulatorHost | undefined)
   if (!emulator) {
     return {
       mode: 'static-only',
-      reason: 'the image is emulator-bootable, but no Android SDK emulator is installed here (set ANDROID_HOME to an SDK with the emulator package)',
+      reason:
+        'the image is emulator-bootable, but no Android SDK emulator is installed here (set ANDROID_HOME to an SDK with the emulator package)',
     };
   }
   if (!abi) {
@@ -54,5 +57,8 @@ export function planRun(input: RunPlanInput, emulator: EmulatorHost | undefined)
       reason: `the image is built for ${input.abis.join(', ') || 'an unknown ABI'}; the emulator here runs ${emulator.abis.join(', ')}`,
     };
   }
-  return { mode: 'emulator', reason: `boots as-is in the SDK emulator (${abi}, kernel ${kernel ?? ''})` };
+  return {
+    mode: 'emulator',
+    reason: `boots as-is in the SDK emulator (${abi}, kernel ${kernel ?? ''})`,
+  };
 }

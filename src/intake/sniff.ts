@@ -42,11 +42,15 @@ export async function sniffImage(path: string): Promise<ImageKind> {
   }
   const kind = kindOf(head.subarray(0, bytesRead));
   if (kind) return kind;
-  const first = [...head.subarray(0, Math.min(8, bytesRead))].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const first = [...head.subarray(0, Math.min(8, bytesRead))]
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join(' ');
   throw new InputError(
     'image-unrecognised',
     `${label} is not a system image, zip, sparse or ext4 image (first bytes: ${first})`,
-    { hint: 'submit system.img, a sparse image, an SDK system-image zip or its unpacked directory' },
+    {
+      hint: 'submit system.img, a sparse image, an SDK system-image zip or its unpacked directory',
+    },
   );
 }
 

@@ -22,7 +22,11 @@ export interface SparseSummary {
   outputBytes: number;
 }
 
-export async function checkSparseImage(path: string, label: string, maxOutputBytes: number): Promise<SparseSummary> {
+export async function checkSparseImage(
+  path: string,
+  label: string,
+  maxOutputBytes: number,
+): Promise<SparseSummary> {
   const invalid = (why: string) =>
     new InputError('sparse-invalid', `${label} is a damaged sparse image: ${why}`, {
       hint: 'copy the image again, or convert it with simg2img yourself and submit the raw image',
@@ -31,7 +35,8 @@ export async function checkSparseImage(path: string, label: string, maxOutputByt
   try {
     const { size } = await handle.stat();
     const header = Buffer.alloc(28);
-    if ((await handle.read(header, 0, 28, 0)).bytesRead < 28) throw invalid('the header is cut short');
+    if ((await handle.read(header, 0, 28, 0)).bytesRead < 28)
+      throw invalid('the header is cut short');
     const major = header.readUInt16LE(4);
     const fileHeaderSize = header.readUInt16LE(8);
     const chunkHeaderSize = header.readUInt16LE(10);
@@ -41,33 +46,47 @@ export async function checkSparseImage(path: string, label: string, maxOutputByt
     if (header.readUInt32LE(0) !== SPARSE_MAGIC) throw invalid('wrong magic');
     if (major !== 1) throw invalid(`format version ${major} is unknown`);
     if (fileHeaderSize < 28 || chunkHeaderSize < 12) throw invalid('header sizes are too small');
-    if (blockSize === 0 || blockSize % 4 !== 0) throw invalid(`block size ${blockSize} is not a multiple of 4`);
+    if (blockSize === 0 || blockSize % 4 !== 0)
+      throw invalid(`block size ${blockSize} is not a multiple of 4`);
     const outputBytes = totalBlocks * blockSize;
     if (outputBytes > maxOutputBytes) {
-      throw invalid(`it declares ${outputBytes} bytes of output, above the limit of ${maxOutputBytes}`);
+      throw invalid(
+        `it declares ${outputBytes} bytes of output, above the limit of ${maxOutputBytes}`,
+      );
     }
     let offset = fileHeaderSize;
     let blocks = 0;
     const chunk = Buffer.alloc(12);
     for (let i = 0; i < totalChunks; i++) {
-      if (offset + chunkHeaderSize > size) throw invalid(`chunk ${i} of ${totalChunks} lies past the end of the file`);
+      if (offset + chunkHeaderSize > size)
+        throw invalid(`chunk ${i} of ${totalChunks} lies past the end of the file`);
       await handle.read(chunk, 0, 12, offset);
       const type = chunk.readUInt16LE(0);
       const chunkBlocks = chunk.readUInt32LE(4);
       const totalSize = chunk.readUInt32LE(8);
       const dataSize = totalSize - chunkHeaderSize;
       const expected =
-        type === CHUNK_RAW ? chunkBlocks * blockSize : type === CHUNK_FILL || type === CHUNK_CRC32 ? 4 : type === CHUNK_DONT_CARE ? 0 : -1;
+        type === CHUNK_RAW
+          ? chunkBlocks * blockSize
+          : type === CHUNK_FILL || type === CHUNK_CRC32
+            ? 4
+            : type === CHUNK_DONT_CARE
+              ? 0
+              : -1;
       if (expected < 0) throw invalid(`chunk ${i} has unknown type 0x${type.toString(16)}`);
       if (dataSize !== expected) {
-        throw invalid(`chunk ${i} says it holds ${dataSize} bytes of data where ${expected} are due`);
+        throw invalid(
+          `chunk ${i} says it holds ${dataSize} bytes of data where ${expected} are due`,
+        );
       }
       if (type !== CHUNK_CRC32) blocks += chunkBlocks;
-      if (blocks > totalBlocks) throw invalid(`its chunks cover more than the ${totalBlocks} blocks it declares`);
+      if (blocks > totalBlocks)
+        throw invalid(`its chunks cover more than the ${totalBlocks} blocks it declares`);
       offset += totalSize;
       if (offset > size) throw invalid(`chunk ${i} runs past the end of the file`);
     }
-    if (blocks !== totalBlocks) throw invalid(`its chunks cover ${blocks} of the ${totalBlocks} blocks it declares`);
+    if (blocks !== totalBlocks)
+      throw invalid(`its chunks cover ${blocks} of the ${totalBlocks} blocks it declares`);
     return { blockSize, totalBlocks, chunks: totalChunks, outputBytes };
   } finally {
     await handle.close();
@@ -75,13 +94,23 @@ export async function checkSparseImage(path: string, label: string, maxOutputByt
 }
 
 /** Checks, then converts with simg2img into `outFile` (raw). */
-export async function unsparse(path: string, outFile: string, label: string, maxOutputBytes: number, timeoutMs: number): Promise<SparseSummary> {
+export async function unsparse(
+  path: string,
+  outFile: string,
+  label: string,
+  maxOutputBytes: number,
+  timeoutMs: number,
+): Promise<SparseSummary> {
   const summary = await checkSparseImage(path, label, maxOutputBytes);
   const result = await runTool('simg2img', [path, outFile], { timeoutMs, allowFailure: true });
   if (result.exitCode !== 0) {
-    throw new InputError('sparse-invalid', `${label} could not be expanded: ${result.stderr.trim().split('\n').pop() ?? ''}`, {
-      hint: 'copy the image again; simg2img rejects it',
-    });
+    throw new InputError(
+      'sparse-invalid',
+      `${label} could not be expanded: ${result.stderr.trim().split('\n').pop() ?? ''}`,
+      {
+        hint: 'copy the image again; simg2img rejects it',
+      },
+    );
   }
   return summary;
 }

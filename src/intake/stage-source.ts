@@ -22,7 +22,12 @@ export interface StageOptions {
 /** Names intake writes itself; a submitted file of the same name is not copied. */
 const RESERVED = new Set(['metadata.json', 'inventory.json']);
 
-export async function stageSource(source: string, kind: ImageKind, entryDir: string, options: StageOptions): Promise<void> {
+export async function stageSource(
+  source: string,
+  kind: ImageKind,
+  entryDir: string,
+  options: StageOptions,
+): Promise<void> {
   const label = basename(source);
   await mkdir(entryDir, { recursive: true });
   switch (kind) {
@@ -43,18 +48,29 @@ export async function stageSource(source: string, kind: ImageKind, entryDir: str
   await expandIfSparse(join(entryDir, 'system.img'), label, options);
 }
 
-async function stageZip(source: string, label: string, entryDir: string, options: StageOptions): Promise<void> {
+async function stageZip(
+  source: string,
+  label: string,
+  entryDir: string,
+  options: StageOptions,
+): Promise<void> {
   await using zip = await openZipChecked(source, label, options.zipLimits);
   const system = zip.entries
     .filter((e) => !e.isDirectory && /^(?:[^/]+\/)?system\.img$/.test(e.name))
     .sort((a, b) => a.name.length - b.name.length || a.name.localeCompare(b.name))[0];
   if (!system) {
-    throw new InputError('image-no-system', `${label} is a zip without a system.img (at its top or in one folder)`, {
-      hint: 'submit an SDK system-image zip, or the system.img itself',
-    });
+    throw new InputError(
+      'image-no-system',
+      `${label} is a zip without a system.img (at its top or in one folder)`,
+      {
+        hint: 'submit an SDK system-image zip, or the system.img itself',
+      },
+    );
   }
   const top = system.name.slice(0, system.name.length - 'system.img'.length);
-  const selected = zip.entries.filter((e) => !e.isDirectory && e.name.startsWith(top) && !RESERVED.has(e.name.slice(top.length)));
+  const selected = zip.entries.filter(
+    (e) => !e.isDirectory && e.name.startsWith(top) && !RESERVED.has(e.name.slice(top.length)),
+  );
   const bytes = selected.reduce((sum, e) => sum + e.uncompressedSize, 0);
   await assertRoom(entryDir, bytes);
   for (const entry of selected) {
@@ -62,12 +78,23 @@ async function stageZip(source: string, label: string, entryDir: string, options
   }
 }
 
-async function stageDirectory(source: string, label: string, entryDir: string, options: StageOptions): Promise<void> {
-  const base = (await isFile(join(source, 'system.img'))) ? source : await singleSubdirWithSystem(source);
+async function stageDirectory(
+  source: string,
+  label: string,
+  entryDir: string,
+  options: StageOptions,
+): Promise<void> {
+  const base = (await isFile(join(source, 'system.img')))
+    ? source
+    : await singleSubdirWithSystem(source);
   if (!base) {
-    throw new InputError('image-no-system', `${label} is a directory without a system.img (at its top or in one folder)`, {
-      hint: 'submit the emulator system-image directory that holds system.img',
-    });
+    throw new InputError(
+      'image-no-system',
+      `${label} is a directory without a system.img (at its top or in one folder)`,
+      {
+        hint: 'submit the emulator system-image directory that holds system.img',
+      },
+    );
   }
   const files: Array<{ from: string; rel: string; size: number }> = [];
   for (const entry of await readdir(base, { withFileTypes: true, recursive: true })) {
@@ -80,7 +107,10 @@ async function stageDirectory(source: string, label: string, entryDir: string, o
   }
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
   if (bytes > options.zipLimits.maxTotalBytes) {
-    throw new InputError('image-too-large', `${label} holds ${bytes} bytes, above the limit of ${options.zipLimits.maxTotalBytes}`);
+    throw new InputError(
+      'image-too-large',
+      `${label} holds ${bytes} bytes, above the limit of ${options.zipLimits.maxTotalBytes}`,
+    );
   }
   await assertRoom(entryDir, bytes);
   for (const file of files) {
@@ -91,7 +121,10 @@ async function stageDirectory(source: string, label: string, entryDir: string, o
 }
 
 async function singleSubdirWithSystem(dir: string): Promise<string | undefined> {
-  const subdirs = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const subdirs = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   for (const name of subdirs) {
     if (await isFile(join(dir, name, 'system.img'))) return join(dir, name);
   }
@@ -121,7 +154,12 @@ async function expandIfSparse(path: string, label: string, options: StageOptions
   await rename(raw, path);
 }
 
-async function expandSparse(from: string, to: string, label: string, options: StageOptions): Promise<void> {
+async function expandSparse(
+  from: string,
+  to: string,
+  label: string,
+  options: StageOptions,
+): Promise<void> {
   const summary = await checkSparseImage(from, label, options.maxImageBytes);
   await assertRoom(join(to, '..'), summary.outputBytes);
   await unsparse(from, to, label, options.maxImageBytes, options.timeoutMs);
@@ -132,9 +170,13 @@ async function assertRoom(dir: string, bytes: number): Promise<void> {
   const info = await statfs(dir);
   const free = info.bavail * info.bsize;
   if (bytes + 256 * 1024 * 1024 > free) {
-    throw new CanarytrapError('store-full', `the image needs ${bytes} bytes and the store has ${free} free`, {
-      hint: 'free disk space under the data root, or move CANARYTRAP_DATA to a larger disk',
-      details: { dir: dir.split(sep).slice(-3).join('/') },
-    });
+    throw new CanarytrapError(
+      'store-full',
+      `the image needs ${bytes} bytes and the store has ${free} free`,
+      {
+        hint: 'free disk space under the data root, or move CANARYTRAP_DATA to a larger disk',
+        details: { dir: dir.split(sep).slice(-3).join('/') },
+      },
+    );
   }
 }

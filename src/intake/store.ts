@@ -59,7 +59,11 @@ export class ImageStore {
 
   /** A fresh private work directory inside the store root (same filesystem as the entries). */
   async createPartial(id: string): Promise<string> {
-    const dir = join(this.root, PARTIAL_DIR, `${id.slice(0, 16)}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const dir = join(
+      this.root,
+      PARTIAL_DIR,
+      `${id.slice(0, 16)}-${process.pid}-${randomBytes(6).toString('hex')}`,
+    );
     await mkdir(dir, { recursive: true });
     return dir;
   }

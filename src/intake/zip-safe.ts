@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
@@ -52,7 +52,11 @@ const S_IFLNK = 0o120000;
 const LOCAL_HEADER_FIXED = 30;
 
 /** Opens and checks the whole central directory; throws InputError on the first problem. */
-export async function openZipChecked(path: string, label: string, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<OpenedZip> {
+export async function openZipChecked(
+  path: string,
+  label: string,
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+): Promise<OpenedZip> {
   let zip: ZipFile;
   try {
     zip = await yauzl.openPromise(path, {
@@ -67,9 +71,13 @@ export async function openZipChecked(path: string, label: string, limits: ZipLim
   }
   try {
     if (zip.entryCount > limits.maxEntries) {
-      throw new InputError('zip-bomb', `${label} declares ${zip.entryCount} entries, more than the limit of ${limits.maxEntries}`, {
-        hint: 'submit the system image zip itself, not an archive of archives',
-      });
+      throw new InputError(
+        'zip-bomb',
+        `${label} declares ${zip.entryCount} entries, more than the limit of ${limits.maxEntries}`,
+        {
+          hint: 'submit the system image zip itself, not an archive of archives',
+        },
+      );
     }
     const entries: ZipEntryInfo[] = [];
     let total = 0;
@@ -81,7 +89,9 @@ export async function openZipChecked(path: string, label: string, limits: ZipLim
           throw new InputError(
             'zip-bomb',
             `${label} declares more than ${limits.maxTotalBytes} uncompressed bytes (at entry ${info.name})`,
-            { hint: 'this archive expands beyond what intake accepts; raise maxZipTotalBytes if it is genuine' },
+            {
+              hint: 'this archive expands beyond what intake accepts; raise maxZipTotalBytes if it is genuine',
+            },
           );
         }
         entries.push(info);
@@ -111,22 +121,31 @@ export async function openZipChecked(path: string, label: string, limits: ZipLim
 
 function checkEntry(entry: Entry, label: string, limits: ZipLimits): ZipEntryInfo {
   const raw = entry.fileNameRaw;
-  const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, raw, yauzl.parseExtraFields(entry.extraFieldRaw), false);
+  const name = yauzl.getFileNameLowLevel(
+    entry.generalPurposeBitFlag,
+    raw,
+    yauzl.parseExtraFields(entry.extraFieldRaw),
+    false,
+  );
   const shown = JSON.stringify(name);
   const escapes = (why: string) =>
     new InputError('zip-entry-escapes', `${label} has an entry ${shown} that ${why}`, {
       hint: 'the archive is unsafe to extract; rebuild it with relative paths only',
       details: { entry: name },
     });
-  if (name.length === 0 || name.includes('\0')) throw escapes('has an empty or NUL-containing name');
+  if (name.length === 0 || name.includes('\0'))
+    throw escapes('has an empty or NUL-containing name');
   if (name.startsWith('/') || /^[a-zA-Z]:/.test(name)) throw escapes('is an absolute path');
-  if (name.split('/').some((part) => part === '..')) throw escapes('climbs out of the archive with ".."');
+  if (name.split('/').some((part) => part === '..'))
+    throw escapes('climbs out of the archive with ".."');
   const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
   if (mode === S_IFLNK) throw escapes('is a symbolic link');
   const isDirectory = name.endsWith('/');
   const { uncompressedSize, compressedSize } = entry;
   if (entry.isEncrypted()) {
-    throw new InputError('zip-corrupt', `${label} entry ${shown} is encrypted`, { hint: 'submit an unencrypted archive' });
+    throw new InputError('zip-corrupt', `${label} entry ${shown} is encrypted`, {
+      hint: 'submit an unencrypted archive',
+    });
   }
   if (!isDirectory && uncompressedSize >= limits.ratioMinBytes) {
     const ratio = uncompressedSize / Math.max(1, compressedSize);
@@ -143,29 +162,45 @@ function checkEntry(entry: Entry, label: string, limits: ZipLimits): ZipEntryInf
 
 /** Entries whose data overlap are the signature of the non-recursive zip bomb. */
 function checkNoOverlap(entries: readonly ZipEntryInfo[], label: string): void {
-  const sorted = [...entries].sort((a, b) => a.entry.relativeOffsetOfLocalHeader - b.entry.relativeOffsetOfLocalHeader);
+  const sorted = [...entries].sort(
+    (a, b) => a.entry.relativeOffsetOfLocalHeader - b.entry.relativeOffsetOfLocalHeader,
+  );
   for (let i = 1; i < sorted.length; i++) {
     const previous = sorted[i - 1];
     const current = sorted[i];
     if (!previous || !current) continue;
     const previousEnd =
-      previous.entry.relativeOffsetOfLocalHeader + LOCAL_HEADER_FIXED + previous.entry.fileNameLength + previous.compressedSize;
+      previous.entry.relativeOffsetOfLocalHeader +
+      LOCAL_HEADER_FIXED +
+      previous.entry.fileNameLength +
+      previous.compressedSize;
     if (current.entry.relativeOffsetOfLocalHeader < previousEnd) {
       throw new InputError(
         'zip-bomb',
         `${label} entries ${JSON.stringify(previous.name)} and ${JSON.stringify(current.name)} share their data`,
-        { hint: 'overlapping entries are a decompression-bomb technique; submit the genuine image' },
+        {
+          hint: 'overlapping entries are a decompression-bomb technique; submit the genuine image',
+        },
       );
     }
   }
 }
 
 /** Streams one entry into a new file (never overwriting), checking its CRC-32. */
-export async function extractEntry(zip: OpenedZip, info: ZipEntryInfo, targetRoot: string, relativeTarget: string, label: string): Promise<void> {
+export async function extractEntry(
+  zip: OpenedZip,
+  info: ZipEntryInfo,
+  targetRoot: string,
+  relativeTarget: string,
+  label: string,
+): Promise<void> {
   const root = resolve(targetRoot);
   const target = resolve(root, relativeTarget);
   if (!target.startsWith(root + sep)) {
-    throw new InputError('zip-entry-escapes', `${label} has an entry ${JSON.stringify(info.name)} that leaves the extraction directory`);
+    throw new InputError(
+      'zip-entry-escapes',
+      `${label} has an entry ${JSON.stringify(info.name)} that leaves the extraction directory`,
+    );
   }
   await mkdir(dirname(target), { recursive: true });
   const stream = await zip.openStream(info);
@@ -184,18 +219,30 @@ export async function extractEntry(zip: OpenedZip, info: ZipEntryInfo, targetRoo
     await pipeline(stream, checkCrc, createWriteStream(target, { flags: 'wx' }));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new InputError('zip-corrupt', `${label} holds the entry ${JSON.stringify(info.name)} twice`, {
-        hint: 'rebuild the archive',
-      });
+      throw new InputError(
+        'zip-corrupt',
+        `${label} holds the entry ${JSON.stringify(info.name)} twice`,
+        {
+          hint: 'rebuild the archive',
+        },
+      );
     }
     throw corrupt(label, error);
   }
 }
 
 /** Reads small entries (dex, manifest) into memory, each bounded. */
-export async function readEntryBytes(zip: OpenedZip, info: ZipEntryInfo, maxBytes: number, label: string): Promise<Buffer> {
+export async function readEntryBytes(
+  zip: OpenedZip,
+  info: ZipEntryInfo,
+  maxBytes: number,
+  label: string,
+): Promise<Buffer> {
   if (info.uncompressedSize > maxBytes) {
-    throw new InputError('zip-bomb', `${label} entry ${info.name} is ${info.uncompressedSize} bytes, above ${maxBytes}`);
+    throw new InputError(
+      'zip-bomb',
+      `${label} entry ${info.name} is ${info.uncompressedSize} bytes, above ${maxBytes}`,
+    );
   }
   const chunks: Buffer[] = [];
   try {
@@ -204,10 +251,6 @@ export async function readEntryBytes(zip: OpenedZip, info: ZipEntryInfo, maxByte
     throw corrupt(label, error);
   }
   return Buffer.concat(chunks);
-}
-
-export function joinEntryPath(root: string, name: string): string {
-  return join(root, ...name.split('/'));
 }
 
 function corrupt(label: string, error: unknown): InputError {

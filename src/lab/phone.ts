@@ -2,12 +2,24 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CanarytrapError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { keepRegistered, registerWithAdbServer, startAdbDeviceServer, type AdbDeviceServer, type Registration } from './adb/index.ts';
+import {
+  keepRegistered,
+  registerWithAdbServer,
+  startAdbDeviceServer,
+  type AdbDeviceServer,
+  type Registration,
+} from './adb/index.ts';
 import { startBehaviours, type BehaviourRuntime } from './behaviour/index.ts';
 import { findProblems } from './behaviour/validate.ts';
 import { ensureConsoleAuthToken, startConsoleServer, type ConsoleServer } from './console/index.ts';
 import type { LabImage } from './image-schema.ts';
-import { createLabDevice, extractSystem, loadLabImage, type HostPort, type LabDevice } from './os/index.ts';
+import {
+  createLabDevice,
+  extractSystem,
+  loadLabImage,
+  type HostPort,
+  type LabDevice,
+} from './os/index.ts';
 
 /**
  * The lab phone: the OS model booted from a lab image, its emulator console and adb device
@@ -52,7 +64,10 @@ export interface LabPhone extends AsyncDisposable {
 }
 
 /** Runs each shutdown step on its own, so one failure does not skip the rest. */
-async function shutdown(steps: Array<[string, () => Promise<void> | void]>, logger: Logger): Promise<void> {
+async function shutdown(
+  steps: Array<[string, () => Promise<void> | void]>,
+  logger: Logger,
+): Promise<void> {
   for (const [name, step] of steps) {
     try {
       await step();
@@ -77,7 +92,11 @@ export async function startLabPhone(options: LabPhoneOptions): Promise<LabPhone>
   });
   const stop = (): Promise<void> => {
     stopping ??= shutdown(
-      [['behaviours', () => behaviours?.stop()], ...steps.reverse(), ['temp dir', () => rm(tempDir, { recursive: true, force: true })]],
+      [
+        ['behaviours', () => behaviours?.stop()],
+        ...steps.reverse(),
+        ['temp dir', () => rm(tempDir, { recursive: true, force: true })],
+      ],
       logger,
     ).then(markStopped);
     return stopping;
@@ -87,9 +106,13 @@ export async function startLabPhone(options: LabPhoneOptions): Promise<LabPhone>
     const { image, buildProp } = await loadLabImage(options.imageDir);
     const problems = findProblems(image);
     if (problems.length > 0) {
-      throw new CanarytrapError('lab-image-invalid', `lab image ${image.name} has behaviours that cannot run: ${problems.map((p) => JSON.stringify(p)).join('; ')}`, {
-        permanent: true,
-      });
+      throw new CanarytrapError(
+        'lab-image-invalid',
+        `lab image ${image.name} has behaviours that cannot run: ${problems.map((p) => JSON.stringify(p)).join('; ')}`,
+        {
+          permanent: true,
+        },
+      );
     }
     const systemDir = join(tempDir, 'system');
     await mkdir(systemDir);
@@ -115,7 +138,11 @@ export async function startLabPhone(options: LabPhoneOptions): Promise<LabPhone>
     device.os.start();
     device.os.onBootCompleted(() => {
       // The one place the behaviour engine is started.
-      behaviours = startBehaviours(image, device.host, logger.child({ component: 'lab-behaviours' }));
+      behaviours = startBehaviours(
+        image,
+        device.host,
+        logger.child({ component: 'lab-behaviours' }),
+      );
     });
 
     const authToken = await ensureConsoleAuthToken(options.authTokenFile);

@@ -5,7 +5,7 @@ export { renderReportHtml, renderReportBody, type ReportHtmlOptions } from './ht
 export { diffReports, renderDiffText, renderDiffHtml } from './diff.ts';
 export { renderDiffBody } from './diff-html.ts';
 export { REPORT_CSS } from './html-page.ts';
-export { escapeHtml } from './html-kit.ts';
+export { escapeHtml, markup, SafeHtml } from './html-kit.ts';
 export type {
   ReportDiff,
   DiffSide,

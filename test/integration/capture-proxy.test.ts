@@ -186,6 +186,10 @@ void test('capture intercepts HTTPS by IP + SNI, keeps raw bodies, records faile
   await t.test(
     'stop flushes flows.jsonl and dns.jsonl; HAR of the flows is valid HAR 1.2',
     async () => {
+      // A tunnel still silent at stop (a server-speaks-first protocol) is recorded as a contact.
+      const silent = await openTunnel(session, `${rawIp}:7000`);
+      silent.on('error', () => undefined);
+      await delay(50);
       await session.stop();
       await session.stop();
       const inMemory = session.flows();
@@ -200,9 +204,13 @@ void test('capture intercepts HTTPS by IP + SNI, keeps raw bodies, records faile
           'http rebootv5.adsunflower.com',
           'tls rebootv5.adsunflower.com',
           'tcp push.example.org',
+          'tcp push.example.org',
         ],
         'one flow per exchange, nothing extra',
       );
+      const silentFlow = inMemory.at(-1);
+      assert.equal(silentFlow?.destination.port, 7000);
+      assert.equal(silentFlow?.raw, '');
       const fromFile = await readFlows(join(runDir, 'flows.jsonl'));
       assert.deepEqual(fromFile, inMemory);
       assert.ok(

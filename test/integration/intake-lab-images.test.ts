@@ -1,27 +1,48 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
-import { buildLabImage, ImageStore, intakeImage, readExt4File, type BuiltLabImage, type StoredImage } from '../../src/intake/index.ts';
-import { buildFingerprint, labImageSchema, LAB_IMAGE_PATH_IN_SYSTEM, type LabImage } from '../../src/lab/image-schema.ts';
+import {
+  buildLabImage,
+  ImageStore,
+  intakeImage,
+  readExt4File,
+  type BuiltLabImage,
+  type StoredImage,
+} from '../../src/intake/index.ts';
+import {
+  buildFingerprint,
+  labImageSchema,
+  LAB_IMAGE_PATH_IN_SYSTEM,
+  type LabImage,
+} from '../../src/lab/image-schema.ts';
 
 const LAB_DIR = 'images/lab';
 let work: string;
 let store: ImageStore;
-const labs = new Map<string, { json: LabImage; jsonBytes: Buffer; built: BuiltLabImage; stored: StoredImage }>();
+const labs = new Map<
+  string,
+  { json: LabImage; jsonBytes: Buffer; built: BuiltLabImage; stored: StoredImage }
+>();
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'intake-lab-'));
   store = new ImageStore(join(work, 'data'));
-  for (const file of (await readdir(LAB_DIR)).filter((f) => f.endsWith('.json')).sort()) {
-    const jsonBytes = await readFile(join(LAB_DIR, file));
-    const json = labImageSchema.parse(JSON.parse(jsonBytes.toString('utf8')));
-    const built = await buildLabImage(join(LAB_DIR, file), join(work, 'out'), { cacheDir: join(work, 'cache') });
-    const stored = await intakeImage(built.zipPath, store);
-    labs.set(json.name, { json, jsonBytes, built, stored });
-  }
+  const files = (await readdir(LAB_DIR)).filter((f) => f.endsWith('.json')).sort();
+  // Built side by side: most of a build is JVM start-up, which overlaps well.
+  await Promise.all(
+    files.map(async (file) => {
+      const jsonBytes = await readFile(join(LAB_DIR, file));
+      const json = labImageSchema.parse(JSON.parse(jsonBytes.toString('utf8')));
+      const built = await buildLabImage(join(LAB_DIR, file), join(work, 'out'), {
+        cacheDir: join(work, 'cache'),
+      });
+      const stored = await intakeImage(built.zipPath, store);
+      labs.set(json.name, { json, jsonBytes, built, stored });
+    }),
+  );
 });
 
 after(async () => {
@@ -37,8 +58,14 @@ function lab(name: string) {
 test('every lab image is built into an SDK-style zip and stored with its build facts', async () => {
   assert.ok(labs.size >= 3);
   for (const { json, built, stored } of labs.values()) {
-    const listing = (await execa('unzip', ['-Z1', built.zipPath], { timeout: 10_000 })).stdout.split('\n').sort();
-    assert.deepEqual(listing, [`${json.build.abi}/build.prop`, `${json.build.abi}/source.properties`, `${json.build.abi}/system.img`]);
+    const listing = (await execa('unzip', ['-Z1', built.zipPath], { timeout: 10_000 })).stdout
+      .split('\n')
+      .sort();
+    assert.deepEqual(listing, [
+      `${json.build.abi}/build.prop`,
+      `${json.build.abi}/source.properties`,
+      `${json.build.abi}/system.img`,
+    ]);
     assert.equal(stored.id, built.sha256);
     assert.equal(stored.reused, false);
     const m = stored.metadata;
@@ -56,9 +83,19 @@ test('every lab image is built into an SDK-style zip and stored with its build f
     assert.equal(m.labImageName, json.name);
     assert.equal(stored.inventory.runPlan.mode, 'lab-phone');
     assert.match(stored.inventory.runPlan.reason, /no kernel or ramdisk/);
-    const stored_json = await readExt4File(stored.systemImagePath, LAB_IMAGE_PATH_IN_SYSTEM, { timeoutMs: 10_000, maxBytes: 1e6 });
-    assert.deepEqual(stored_json, lab(json.name).jsonBytes, 'the behaviour file the lab phone reads');
-    assert.match(await readFile(join(stored.dir, 'build.prop'), 'utf8'), /^ro\.build\.version\.sdk=\d+$/m);
+    const storedJson = await readExt4File(stored.systemImagePath, LAB_IMAGE_PATH_IN_SYSTEM, {
+      timeoutMs: 10_000,
+      maxBytes: 1e6,
+    });
+    assert.deepEqual(
+      storedJson,
+      lab(json.name).jsonBytes,
+      'the behaviour file the lab phone reads',
+    );
+    assert.match(
+      await readFile(join(stored.dir, 'build.prop'), 'utf8'),
+      /^ro\.build\.version\.sdk=\d+$/m,
+    );
   }
 });
 
@@ -77,27 +114,50 @@ test('the inventory lists every app with its manifest, signer and destinations',
       assert.equal(app.sharedUserId, spec.sharedUserId);
       assert.equal(app.privileged, spec.path.startsWith('/system/priv-app/'));
       assert.deepEqual(app.permissions.map((p) => p.name).sort(), [...spec.permissions].sort());
-      assert.equal(app.bootReceivers.length > 0, spec.receivers.includes('android.intent.action.BOOT_COMPLETED'));
+      assert.equal(
+        app.bootReceivers.length > 0,
+        spec.receivers.includes('android.intent.action.BOOT_COMPLETED'),
+      );
       assert.match(app.signingCertSha256 ?? '', /^[0-9a-f]{64}$/);
       assert.equal(app.platformSigned, spec.sharedUserId === 'android.uid.system');
-      const hosts = spec.behaviours.flatMap((b) => ('host' in b.send && b.send.channel !== 'tcp' ? [b.send.host] : []));
+      const hosts = spec.behaviours.flatMap((b) =>
+        'host' in b.send && b.send.channel !== 'tcp' ? [b.send.host] : [],
+      );
       assert.deepEqual(app.hosts, [...new Set(hosts)].sort());
     }
   }
-  const sysoper = lab('adups-2016').stored.inventory.apps.find((a) => a.package === 'com.adups.fota.sysoper');
-  assert.equal(sysoper?.permissions.find((p) => p.name === 'android.permission.READ_SMS')?.protection, 'dangerous');
-  assert.equal(sysoper?.permissions.find((p) => p.name === 'android.permission.INSTALL_PACKAGES')?.protection, 'privileged');
+  const sysoper = lab('adups-2016').stored.inventory.apps.find(
+    (a) => a.package === 'com.adups.fota.sysoper',
+  );
+  assert.equal(
+    sysoper?.permissions.find((p) => p.name === 'android.permission.READ_SMS')?.protection,
+    'dangerous',
+  );
+  assert.equal(
+    sysoper?.permissions.find((p) => p.name === 'android.permission.INSTALL_PACKAGES')?.protection,
+    'privileged',
+  );
 });
 
 test('adups-2016 flags both ADUPS apps with their evidence; clean has no finding', () => {
   const findings = lab('adups-2016').stored.inventory.findings;
   for (const pkg of ['com.adups.fota', 'com.adups.fota.sysoper']) {
     const own = findings.filter((f) => f.package === pkg);
-    assert.ok(own.some((f) => f.evidence.some((e) => e.kind === 'package' && e.value === pkg)), `${pkg} flagged by name`);
-    assert.ok(own.some((f) => f.evidence.some((e) => e.kind === 'host')), `${pkg} flagged by a host in its dex`);
+    assert.ok(
+      own.some((f) => f.evidence.some((e) => e.kind === 'package' && e.value === pkg)),
+      `${pkg} flagged by name`,
+    );
+    assert.ok(
+      own.some((f) => f.evidence.some((e) => e.kind === 'host')),
+      `${pkg} flagged by a host in its dex`,
+    );
   }
   const sysoper = findings.filter((f) => f.package === 'com.adups.fota.sysoper');
-  assert.ok(sysoper.some((f) => f.evidence.some((e) => e.kind === 'url' && e.value.includes('bigdata.adups.com'))));
+  assert.ok(
+    sysoper.some((f) =>
+      f.evidence.some((e) => e.kind === 'url' && e.value.includes('bigdata.adups.com')),
+    ),
+  );
   assert.ok(sysoper.some((f) => f.evidence.some((e) => e.value === 'android.permission.READ_SMS')));
   assert.deepEqual(lab('clean').stored.inventory.findings, []);
 });
@@ -109,7 +169,9 @@ test('the same image twice is stored once; a rebuild comes from the cache', asyn
   assert.equal(again.reused, true);
   assert.equal(again.id, stored.id);
   assert.deepEqual(await store.list(), before);
-  const rebuilt = await buildLabImage(join(LAB_DIR, 'adups-2016.json'), join(work, 'out2'), { cacheDir: join(work, 'cache') });
+  const rebuilt = await buildLabImage(join(LAB_DIR, 'adups-2016.json'), join(work, 'out2'), {
+    cacheDir: join(work, 'cache'),
+  });
   assert.equal(rebuilt.cached, true);
   assert.equal(rebuilt.sha256, built.sha256);
 });
@@ -123,15 +185,26 @@ test('the system.img alone, its sparse form and the unpacked directory give the 
   const dir = join(work, 'fixed-dir');
   await execa('unzip', ['-q', built.zipPath, '-d', dir], { timeout: 30_000 });
 
-  for (const [input, kind] of [[raw, 'ext4'], [sparse, 'sparse'], [dir, 'directory']] as const) {
+  for (const [input, kind] of [
+    [raw, 'ext4'],
+    [sparse, 'sparse'],
+    [dir, 'directory'],
+  ] as const) {
     const other = await intakeImage(input, store);
     assert.equal(other.metadata.sourceKind, kind);
     assert.notEqual(other.id, stored.id);
-    for (const key of ['fingerprint', 'model', 'apiLevel', 'securityPatch', 'lineage', 'labImageName'] as const) {
+    for (const key of [
+      'fingerprint',
+      'model',
+      'apiLevel',
+      'securityPatch',
+      'lineage',
+      'labImageName',
+    ] as const) {
       assert.equal(other.metadata[key], stored.metadata[key], `${kind}: ${key}`);
     }
     assert.deepEqual(other.inventory.findings, stored.inventory.findings, `${kind}: findings`);
-    const { size } = await import('node:fs/promises').then((fs) => fs.stat(other.systemImagePath));
+    const { size } = await stat(other.systemImagePath);
     assert.equal(size, stored.metadata.systemImageBytes, `${kind}: raw ext4 stored`);
   }
 });
@@ -139,7 +212,10 @@ test('the system.img alone, its sparse form and the unpacked directory give the 
 test('two intakes of one image at once store one intact entry', async () => {
   const { built } = lab('clean');
   const fresh = new ImageStore(join(work, 'race'));
-  const [a, b] = await Promise.all([intakeImage(built.zipPath, fresh), intakeImage(built.zipPath, fresh)]);
+  const [a, b] = await Promise.all([
+    intakeImage(built.zipPath, fresh),
+    intakeImage(built.zipPath, fresh),
+  ]);
   assert.equal(a.id, b.id);
   assert.deepEqual(await fresh.list(), [a.id]);
   assert.ok([a.reused, b.reused].includes(false), 'one of them did the work');

@@ -7,12 +7,19 @@ import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { ImageStore, intakeImage, sniffImage, type IntakeOptions } from '../../src/intake/index.ts';
 import { isCanarytrapError } from '../../src/errors.ts';
-import { duplicateFirstEntry, makeExt4, makeZip, patchBytes, patchDeclaredSize } from '../fixtures/intake/inputs.ts';
+import {
+  duplicateFirstEntry,
+  makeExt4,
+  makeZip,
+  patchBytes,
+  patchDeclaredSize,
+} from '../fixtures/intake/inputs.ts';
 
 let work: string;
 let validExt4: string;
 let validZipBytes: Buffer;
-const BUILD_PROP = 'ro.build.fingerprint=test/test/test:6.0/T/1:user/release-keys\nro.product.manufacturer=Test\nro.product.model=T1\n';
+const BUILD_PROP =
+  'ro.build.fingerprint=test/test/test:6.0/T/1:user/release-keys\nro.product.manufacturer=Test\nro.product.model=T1\n';
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'intake-malformed-'));
@@ -29,7 +36,11 @@ after(async () => {
 });
 
 /** Runs intake on a fresh store and checks the error code, the time, and that the store is empty. */
-async function expectRejected(input: string, code: string, options: IntakeOptions = {}): Promise<void> {
+async function expectRejected(
+  input: string,
+  code: string,
+  options: IntakeOptions = {},
+): Promise<void> {
   const dataRoot = await mkdtemp(join(work, 'data-'));
   const store = new ImageStore(dataRoot);
   const started = Date.now();
@@ -66,7 +77,9 @@ test('1 MiB of random bytes is image-unrecognised, naming the first bytes', asyn
   bytes[0] = 0x3f; // never a zip, sparse or ext4 magic
   const path = await file('random.bin', bytes);
   await expectRejected(path, 'image-unrecognised');
-  await assert.rejects(sniffImage(path), (error: Error) => error.message.includes('first bytes: 3f '));
+  await assert.rejects(sniffImage(path), (error: Error) =>
+    error.message.includes('first bytes: 3f '),
+  );
 });
 
 test('zip entries escaping their directory are refused by name before extraction', async () => {
@@ -74,14 +87,24 @@ test('zip entries escaping their directory are refused by name before extraction
     { name: 'x86_64/system.img', data: await readFile(validExt4) },
     { name: 'aa/aa/evil.sh', data: Buffer.from('#!/bin/sh\n') },
   ]);
-  const dotdot = await file('dotdot.zip', patchBytes(await readFile(zip), 'aa/aa/evil.sh', '../../evil.sh'));
-  await expectRejected(dotdot, 'zip-entry-escapes');
-  await assert.rejects(intakeImage(dotdot, new ImageStore(await mkdtemp(join(work, 'd-')))), (error: Error) =>
-    error.message.includes('../../evil.sh'),
+  const dotdot = await file(
+    'dotdot.zip',
+    patchBytes(await readFile(zip), 'aa/aa/evil.sh', '../../evil.sh'),
   );
-  const absolute = await file('absolute.zip', patchBytes(await readFile(zip), 'aa/aa/evil.sh', '/tmp/evil.sh'.padEnd(13, 'x')));
+  await expectRejected(dotdot, 'zip-entry-escapes');
+  await assert.rejects(
+    intakeImage(dotdot, new ImageStore(await mkdtemp(join(work, 'd-')))),
+    (error: Error) => error.message.includes('../../evil.sh'),
+  );
+  const absolute = await file(
+    'absolute.zip',
+    patchBytes(await readFile(zip), 'aa/aa/evil.sh', '/tmp/evil.sh'.padEnd(13, 'x')),
+  );
   await expectRejected(absolute, 'zip-entry-escapes');
-  const backslash = await file('backslash.zip', patchBytes(await readFile(zip), 'aa/aa/evil.sh', '..\\..\\evil.s'.padEnd(13, 'h')));
+  const backslash = await file(
+    'backslash.zip',
+    patchBytes(await readFile(zip), 'aa/aa/evil.sh', '..\\..\\evil.s'.padEnd(13, 'h')),
+  );
   await expectRejected(backslash, 'zip-entry-escapes');
 });
 
@@ -94,34 +117,59 @@ test('a symbolic link entry is refused', async () => {
 });
 
 test('a truncated zip is zip-corrupt', async () => {
-  const path = await file('truncated.zip', validZipBytes.subarray(0, Math.floor(validZipBytes.length / 2)));
+  const path = await file(
+    'truncated.zip',
+    validZipBytes.subarray(0, Math.floor(validZipBytes.length / 2)),
+  );
   await expectRejected(path, 'zip-corrupt');
 });
 
 test('a CRC mismatch in the last entry leaves nothing half-written', async () => {
   const zip = await makeZip(join(work, 'crc-src.zip'), [
     { name: 'x86_64/system.img', data: await readFile(validExt4), compress: false },
-    { name: 'x86_64/kernel-ranchu', data: Buffer.from('KERNEL-BYTES-KERNEL-BYTES'), compress: false },
+    {
+      name: 'x86_64/kernel-ranchu',
+      data: Buffer.from('KERNEL-BYTES-KERNEL-BYTES'),
+      compress: false,
+    },
   ]);
-  await expectRejected(await file('crc.zip', patchBytes(await readFile(zip), 'KERNEL-BYTES-KERNEL', 'KERNEL-BYTES-KERNEX')), 'zip-corrupt');
+  await expectRejected(
+    await file(
+      'crc.zip',
+      patchBytes(await readFile(zip), 'KERNEL-BYTES-KERNEL', 'KERNEL-BYTES-KERNEX'),
+    ),
+    'zip-corrupt',
+  );
 });
 
 test('zip bombs: a 200 MB entry that compresses small, with default and small limits', async () => {
-  const bomb = await makeZip(join(work, 'bomb.zip'), [{ name: 'x86_64/system.img', data: { zeros: 200 * 1024 * 1024 } }]);
+  const bomb = await makeZip(join(work, 'bomb.zip'), [
+    { name: 'x86_64/system.img', data: { zeros: 200 * 1024 * 1024 } },
+  ]);
   await expectRejected(bomb, 'zip-bomb');
-  await expectRejected(bomb, 'zip-bomb', { zipLimits: { maxTotalBytes: 1024 * 1024, maxRatio: 1e9 } });
+  await expectRejected(bomb, 'zip-bomb', {
+    zipLimits: { maxTotalBytes: 1024 * 1024, maxRatio: 1e9 },
+  });
 });
 
 test('a zip declaring a 4 GB entry in a few bytes is zip-bomb', async () => {
-  await expectRejected(await file('declared.zip', patchDeclaredSize(validZipBytes, 0xfffffff0)), 'zip-bomb');
+  await expectRejected(
+    await file('declared.zip', patchDeclaredSize(validZipBytes, 0xfffffff0)),
+    'zip-bomb',
+  );
 });
 
 test('two entries sharing one piece of data are zip-bomb', async () => {
-  await expectRejected(await file('overlap.zip', duplicateFirstEntry(validZipBytes, 'x86_64/system.im2')), 'zip-bomb');
+  await expectRejected(
+    await file('overlap.zip', duplicateFirstEntry(validZipBytes, 'x86_64/system.im2')),
+    'zip-bomb',
+  );
 });
 
 test('a zip or a directory without system.img is image-no-system', async () => {
-  const zip = await makeZip(join(work, 'nosystem.zip'), [{ name: 'x86_64/vendor.img', data: Buffer.from('v') }]);
+  const zip = await makeZip(join(work, 'nosystem.zip'), [
+    { name: 'x86_64/vendor.img', data: Buffer.from('v') },
+  ]);
   await expectRejected(zip, 'image-no-system');
   const dir = join(work, 'nosystem-dir');
   await mkdir(dir, { recursive: true });
@@ -137,7 +185,10 @@ test('a truncated ext4 image is ext4-invalid', async () => {
 });
 
 test('an ext4 image without build.prop is image-no-build-prop', async () => {
-  await expectRejected(await makeExt4(work, 'noprop.img', { 'etc/hosts': '127.0.0.1 localhost\n' }), 'image-no-build-prop');
+  await expectRejected(
+    await makeExt4(work, 'noprop.img', { 'etc/hosts': '127.0.0.1 localhost\n' }),
+    'image-no-build-prop',
+  );
 });
 
 test('sparse images whose chunks lie about their sizes are sparse-invalid', async () => {
@@ -154,5 +205,8 @@ test('sparse images whose chunks lie about their sizes are sparse-invalid', asyn
   lyingTotal.writeUInt32LE(0xfffffff, 16); // ~1 TB of output from a few KiB
   await expectRejected(await file('lying-total.simg', lyingTotal), 'sparse-invalid');
 
-  await expectRejected(await file('cut.simg', bytes.subarray(0, Math.floor(bytes.length / 2))), 'sparse-invalid');
+  await expectRejected(
+    await file('cut.simg', bytes.subarray(0, Math.floor(bytes.length / 2))),
+    'sparse-invalid',
+  );
 });

@@ -1,41 +1,45 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 
-/** A free TCP port on loopback; `even` also needs the next one free (console + adb pair). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free loopback TCP port; `even` also needs the next one free (console + adb pair). Linux
+ * hands out odd ports for bind(0), so even pairs are picked at random and tried.
+ */
 async function freePort(even = false): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen({ host: '127.0.0.1', port: 0 }, () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
-    if (!even) return port;
-    if (port % 2 !== 0 || port >= 65534) continue;
-    const nextFree = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen({ host: '127.0.0.1', port: port + 1 }, () => server.close(() => resolve(true)));
-    });
-    if (nextFree) return port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = even ? 20_000 + 2 * randomInt(15_000) : 20_000 + randomInt(30_000);
+    if ((await canListen(port)) && (!even || (await canListen(port + 1)))) return port;
   }
+  throw new Error('no free loopback port found');
 }
 
 async function buildImage(dir: string): Promise<string> {
   const stage = join(dir, 'stage');
   await mkdir(join(stage, 'etc/canarytrap'), { recursive: true });
   await writeFile(join(stage, 'build.prop'), 'ro.build.display.id=LAB_PROCESS_TEST\n');
-  await writeFile(join(stage, 'etc/canarytrap/lab-image.json'), await readFile('images/lab/adups-2016.json'));
+  await writeFile(
+    join(stage, 'etc/canarytrap/lab-image.json'),
+    await readFile('images/lab/adups-2016.json'),
+  );
   const imageDir = join(dir, 'image');
   await mkdir(imageDir);
-  await execa('mke2fs', ['-q', '-t', 'ext4', '-d', stage, join(imageDir, 'system.img'), '8M'], { timeout: 30_000 });
+  await execa('mke2fs', ['-q', '-t', 'ext4', '-d', stage, join(imageDir, 'system.img'), '8M'], {
+    timeout: 30_000,
+  });
   return imageDir;
 }
 
@@ -47,7 +51,10 @@ interface Phone {
 function readyLine(child: ResultPromise, timeoutMs: number): Promise<Phone['ready']> {
   return new Promise((resolve, reject) => {
     let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`no ready line within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no ready line within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     child.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const line = buffered.split('\n')[0];
@@ -70,17 +77,27 @@ async function setup(t: TestContext) {
   await mkdir(home);
   const adbServerPort = await freePort();
   const env = { HOME: home, ANDROID_ADB_SERVER_PORT: String(adbServerPort) };
-  const adb = (...args: string[]) => execa('adb', ['-P', String(adbServerPort), ...args], { env, timeout: 20_000, reject: false });
+  const adb = (...args: string[]) =>
+    execa('adb', ['-P', String(adbServerPort), ...args], { env, timeout: 20_000, reject: false });
   t.after(async () => {
     await adb('kill-server');
     await rm(dir, { recursive: true, force: true });
   });
-  await adb('start-server');
+  // The adb daemon forked by start-server keeps inherited pipes open: give it none.
+  await execa('adb', ['-P', String(adbServerPort), 'start-server'], {
+    env,
+    timeout: 20_000,
+    stdio: 'ignore',
+  });
   return { dir, home, workDir, adbServerPort, env, adb };
 }
 
 function spawnPhone(env: Record<string, string>, args: string[]): ResultPromise {
-  return execa(process.execPath, ['--import', 'tsx', 'src/lab/main.ts', ...args], { env, reject: false, timeout: 60_000 });
+  return execa(process.execPath, ['--import', 'tsx', 'src/lab/main.ts', ...args], {
+    env,
+    reject: false,
+    timeout: 60_000,
+  });
 }
 
 test('the lab phone process is driven by the real adb and cleans up on SIGTERM', async (t) => {
@@ -88,19 +105,32 @@ test('the lab phone process is driven by the real adb and cleans up on SIGTERM',
   const imageDir = await buildImage(dir);
   const consolePort = await freePort(true);
   const child = spawnPhone(env, [
-    '--image-dir', imageDir,
-    '--console-port', String(consolePort),
-    '--adb-server-port', String(adbServerPort),
-    '--http-proxy', '127.0.0.1:9',
-    '--dns-server', '127.0.0.1:9',
-    '--work-dir', workDir,
-    '--auth-token-file', join(home, '.emulator_console_auth_token'),
+    '--image-dir',
+    imageDir,
+    '--console-port',
+    String(consolePort),
+    '--adb-server-port',
+    String(adbServerPort),
+    '--http-proxy',
+    '127.0.0.1:9',
+    '--dns-server',
+    '127.0.0.1:9',
+    '--work-dir',
+    workDir,
+    '--auth-token-file',
+    join(home, '.emulator_console_auth_token'),
   ]);
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   const ready = await readyLine(child, 30_000);
-  assert.deepEqual(ready, { ready: true, serial: `emulator-${consolePort}`, consolePort, adbPort: consolePort + 1, pid: child.pid });
+  assert.deepEqual(ready, {
+    ready: true,
+    serial: `emulator-${consolePort}`,
+    consolePort,
+    adbPort: consolePort + 1,
+    pid: child.pid,
+  });
   const serial = ready.serial;
 
   const devices = await adb('devices');
@@ -115,8 +145,18 @@ test('the lab phone process is driven by the real adb and cleans up on SIGTERM',
 
   const emu = await adb('-s', serial, 'emu', 'sms', 'send', '5550100', 'hello');
   assert.equal(emu.exitCode, 0, emu.stderr);
-  const inbox = await adb('-s', serial, 'shell', 'content', 'query', '--uri', 'content://sms/inbox', '--projection', 'address:body');
-  assert.equal(inbox.stdout, 'Row: 0 address=5550100, body=hello\n');
+  const inbox = await adb(
+    '-s',
+    serial,
+    'shell',
+    'content',
+    'query',
+    '--uri',
+    'content://sms/inbox',
+    '--projection',
+    'address:body',
+  );
+  assert.equal(inbox.stdout, 'Row: 0 address=5550100, body=hello');
   const missing = await adb('-s', serial, 'shell', 'frobnicate');
   assert.equal(missing.exitCode, 127);
 
@@ -133,13 +173,20 @@ test('a bad image makes the process exit non-zero with one line naming the probl
   await mkdir(join(dir, 'noimage'));
   const consolePort = await freePort(true);
   const result = await spawnPhone(env, [
-    '--image-dir', join(dir, 'noimage'),
-    '--console-port', String(consolePort),
-    '--adb-server-port', String(adbServerPort),
-    '--http-proxy', '127.0.0.1:9',
-    '--dns-server', '127.0.0.1:9',
-    '--work-dir', workDir,
-    '--auth-token-file', join(home, '.emulator_console_auth_token'),
+    '--image-dir',
+    join(dir, 'noimage'),
+    '--console-port',
+    String(consolePort),
+    '--adb-server-port',
+    String(adbServerPort),
+    '--http-proxy',
+    '127.0.0.1:9',
+    '--dns-server',
+    '127.0.0.1:9',
+    '--work-dir',
+    workDir,
+    '--auth-token-file',
+    join(home, '.emulator_console_auth_token'),
   ]);
   assert.equal(result.exitCode, 1);
   const stderr = String(result.stderr).trim();

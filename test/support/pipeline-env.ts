@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -31,6 +31,7 @@ export async function startPipelineEnv(): Promise<PipelineEnv> {
     HOME: join(root, 'home'),
     CANARYTRAP_LOG_LEVEL: 'silent',
   };
+  await mkdir(env['HOME'] ?? root, { recursive: true });
   const config = loadConfig(env, root);
   const adb = new AdbClient({ serverPort: adbServerPort });
   return {

@@ -9,7 +9,9 @@ import { silentLogger } from '../../src/log.ts';
 
 async function makeDevice(t: TestContext): Promise<LabDevice> {
   const root = await mkdtemp(join(tmpdir(), 'lab-os-console-'));
-  const image = labImageSchema.parse(JSON.parse(await readFile('images/lab/adups-2016.json', 'utf8')));
+  const image = labImageSchema.parse(
+    JSON.parse(await readFile('images/lab/adups-2016.json', 'utf8')),
+  );
   const systemDir = join(root, 'system');
   await mkdir(join(systemDir, 'etc'), { recursive: true });
   await writeFile(join(systemDir, 'build.prop'), 'ro.build.display.id=TEST_BUILD\n');
@@ -20,7 +22,10 @@ async function makeDevice(t: TestContext): Promise<LabDevice> {
     systemDir,
     consolePort: 5584,
     avdName: 'lab_test',
-    network: { dnsServer: { host: '127.0.0.1', port: 5353 }, httpProxy: { host: '127.0.0.1', port: 8080 } },
+    network: {
+      dnsServer: { host: '127.0.0.1', port: 5353 },
+      httpProxy: { host: '127.0.0.1', port: 8080 },
+    },
     logger: silentLogger(),
     onKill: async () => undefined,
     bootDelayMs: 20,
@@ -41,14 +46,18 @@ function runner(device: LabDevice) {
   };
 }
 
-
 test('console sms send lands in the inbox and wakes SMS listeners', async (t) => {
   const device = await makeDevice(t);
   const heard: string[] = [];
   device.host.onSmsReceived((sms) => heard.push(`${sms.address}:${sms.body}`));
-  assert.deepEqual(await device.console.handle('sms send 5550100 hello there, world'), { ok: true, output: '' });
+  assert.deepEqual(await device.console.handle('sms send 5550100 hello there, world'), {
+    ok: true,
+    output: '',
+  });
   assert.deepEqual(heard, ['5550100:hello there, world']);
-  const query = await runner(device)('content query --uri content://sms/inbox --projection address:body:type');
+  const query = await runner(device)(
+    'content query --uri content://sms/inbox --projection address:body:type',
+  );
   assert.equal(query.stdout, 'Row: 0 address=5550100, body=hello there, world, type=1\n');
   assert.equal((await device.console.handle('frobnicate')).ok, false);
 });
@@ -56,7 +65,10 @@ test('console sms send lands in the inbox and wakes SMS listeners', async (t) =>
 test('gsm calls end in the call log; geo fix sets the location; avd name answers', async (t) => {
   const device = await makeDevice(t);
   await device.console.handle('gsm call 5550111');
-  assert.deepEqual(await device.console.handle('gsm list'), { ok: true, output: 'inbound from 5550111    : incoming' });
+  assert.deepEqual(await device.console.handle('gsm list'), {
+    ok: true,
+    output: 'inbound from 5550111    : incoming',
+  });
   await device.console.handle('gsm accept 5550111');
   await device.console.handle('gsm cancel 5550111');
   await device.console.handle('gsm call 5550112');
@@ -81,7 +93,13 @@ test('identity comes from identity.json when present, emulator defaults otherwis
   assert.equal(device.host.identity().phoneNumber, '15555215584');
   await device.fileSystem.write(
     '/data/local/tmp/canarytrap/identity.json',
-    Buffer.from(JSON.stringify({ imei: '490154203237518', imsi: '001010123456789', accounts: ['lab@example.org'] })),
+    Buffer.from(
+      JSON.stringify({
+        imei: '490154203237518',
+        imsi: '001010123456789',
+        accounts: ['lab@example.org'],
+      }),
+    ),
     0o100644,
     0,
   );
@@ -96,10 +114,33 @@ test('emitted events go to memory and to events.jsonl on the device', async (t) 
   const device = await makeDevice(t);
   const pid = device.host.pidOf('com.adups.fota');
   assert.equal(device.host.pidOf('com.adups.fota'), pid);
-  device.host.emit({ t: device.host.now(), source: 'lab', type: 'dns.query', pid, package: 'com.adups.fota', name: 'bigdata.adups.com' });
-  device.host.emit({ t: device.host.now(), source: 'lab', type: 'exec', pid, package: 'com.adups.fota', command: 'id' });
-  const lines = (await device.fileSystem.read('/data/local/tmp/canarytrap/events.jsonl')).toString().trim().split('\n');
-  assert.deepEqual(lines.map((l) => (JSON.parse(l) as { type: string }).type), ['dns.query', 'exec']);
+  device.host.emit({
+    t: device.host.now(),
+    source: 'lab',
+    type: 'dns.query',
+    pid,
+    package: 'com.adups.fota',
+    name: 'bigdata.adups.com',
+  });
+  device.host.emit({
+    t: device.host.now(),
+    source: 'lab',
+    type: 'exec',
+    pid,
+    package: 'com.adups.fota',
+    command: 'id',
+  });
+  const lines = (await device.fileSystem.read('/data/local/tmp/canarytrap/events.jsonl'))
+    .toString()
+    .trim()
+    .split('\n');
+  assert.deepEqual(
+    lines.map((l) => (JSON.parse(l) as { type: string }).type),
+    ['dns.query', 'exec'],
+  );
   assert.equal(device.os.events.events().length, 2);
-  assert.match((await runner(device)('ps -A')).stdout, new RegExp(`\\b${pid}\\b.* com\\.adups\\.fota\\n`));
+  assert.match(
+    (await runner(device)('ps -A')).stdout,
+    new RegExp(`\\b${pid}\\b.* com\\.adups\\.fota\\n`),
+  );
 });

@@ -22,7 +22,9 @@ async function buildImage(dir: string, files: Record<string, string>): Promise<s
   }
   const imageDir = join(dir, 'image');
   await mkdir(imageDir, { recursive: true });
-  await execa('mke2fs', ['-q', '-t', 'ext4', '-d', stage, join(imageDir, 'system.img'), '8M'], { timeout: 30_000 });
+  await execa('mke2fs', ['-q', '-t', 'ext4', '-d', stage, join(imageDir, 'system.img'), '8M'], {
+    timeout: 30_000,
+  });
   return imageDir;
 }
 
@@ -61,6 +63,9 @@ test('bad images fail with lab-image-invalid saying what is wrong', async (t) =>
   await expectInvalid(loadLabImage(join(dir, 'junk')), /not an ext4 file system/);
   const noLab = await buildImage(join(dir, 'a'), { 'build.prop': 'ro.x=1\n' });
   await expectInvalid(loadLabImage(noLab), /has no \/etc\/canarytrap\/lab-image\.json/);
-  const badLab = await buildImage(join(dir, 'b'), { 'build.prop': 'ro.x=1\n', 'etc/canarytrap/lab-image.json': '{"version":1,"name":"X"}' });
+  const badLab = await buildImage(join(dir, 'b'), {
+    'build.prop': 'ro.x=1\n',
+    'etc/canarytrap/lab-image.json': '{"version":1,"name":"X"}',
+  });
   await expectInvalid(loadLabImage(badLab), /does not match the lab image schema/);
 });

@@ -15,7 +15,10 @@ const MAX_TRIAL = 4 * 1024 * 1024;
 const partial = { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED };
 
 /** Decompresses, keeping what came out of a truncated stream; undefined when it is not that format. */
-export function decompress(kind: 'gzip' | 'zlib' | 'deflate' | 'brotli', bytes: Buffer): Buffer | undefined {
+export function decompress(
+  kind: 'gzip' | 'zlib' | 'deflate' | 'brotli',
+  bytes: Buffer,
+): Buffer | undefined {
   try {
     let out: Buffer;
     switch (kind) {
@@ -46,7 +49,8 @@ export function decompress(kind: 'gzip' | 'zlib' | 'deflate' | 'brotli', bytes: 
 
 /** Offset of the deflate stream after a gzip member header (RFC 1952), undefined if none. */
 function gzipPayloadStart(bytes: Buffer): number | undefined {
-  if (bytes.length < 18 || bytes[0] !== 0x1f || bytes[1] !== 0x8b || bytes[2] !== 8) return undefined;
+  if (bytes.length < 18 || bytes[0] !== 0x1f || bytes[1] !== 0x8b || bytes[2] !== 8)
+    return undefined;
   const flags = bytes[3]!;
   let at = 10;
   if (flags & 0x04) at += 2 + bytes.readUInt16LE(Math.min(at, bytes.length - 2));
@@ -75,7 +79,10 @@ export function contentEncodingChildren(bytes: Buffer, header: string): Child | 
   for (const coding of codings) {
     let next: Buffer | undefined;
     if (coding === 'gzip' || coding === 'x-gzip') next = decompress('gzip', current);
-    else if (coding === 'deflate') next = isZlibHeader(current, 0) ? decompress('zlib', current) : decompress('deflate', current);
+    else if (coding === 'deflate')
+      next = isZlibHeader(current, 0)
+        ? decompress('zlib', current)
+        : decompress('deflate', current);
     else if (coding === 'br') next = decompress('brotli', current);
     if (next === undefined) return undefined;
     transforms.push(coding === 'br' ? 'brotli' : coding === 'x-gzip' ? 'gzip' : coding);

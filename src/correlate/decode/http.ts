@@ -16,7 +16,10 @@ export function fieldChildren(text: Buffer, prefix: 'form' | 'query', force = fa
     const eq = pair.indexOf(0x3d);
     if (eq > 0) {
       const name = percentDecode(pair.subarray(0, eq), true).toString('utf8');
-      children.push({ transforms: [`${prefix}:${name}`], bytes: percentDecode(pair.subarray(eq + 1), true) });
+      children.push({
+        transforms: [`${prefix}:${name}`],
+        bytes: percentDecode(pair.subarray(eq + 1), true),
+      });
     }
     start = end + 1;
   }
@@ -27,7 +30,11 @@ export function queryChildren(url: string): Child[] {
   const q = url.indexOf('?');
   if (q === -1) return [];
   const hash = url.indexOf('#', q);
-  return fieldChildren(Buffer.from(url.slice(q + 1, hash === -1 ? undefined : hash), 'latin1'), 'query', true);
+  return fieldChildren(
+    Buffer.from(url.slice(q + 1, hash === -1 ? undefined : hash), 'latin1'),
+    'query',
+    true,
+  );
 }
 
 export function boundaryOf(contentType: string | undefined): string | undefined {
@@ -50,7 +57,11 @@ export function multipartChildren(body: Buffer, boundary: string): Child[] {
     if (headerEnd !== -1) {
       const headers = part.subarray(0, headerEnd).toString('latin1');
       let content = part.subarray(headerEnd + 4);
-      if (content.length >= 2 && content[content.length - 2] === 0x0d && content[content.length - 1] === 0x0a) {
+      if (
+        content.length >= 2 &&
+        content[content.length - 2] === 0x0d &&
+        content[content.length - 1] === 0x0a
+      ) {
         content = content.subarray(0, content.length - 2);
       }
       const name = /name="([^"]*)"/i.exec(headers)?.[1] ?? String(children.length);
@@ -71,9 +82,11 @@ export function dechunk(body: Buffer): { bytes: Buffer; complete: boolean } | un
   let at = 0;
   for (;;) {
     const lineEnd = body.indexOf('\r\n', at);
-    if (lineEnd === -1) return parts.length > 0 ? { bytes: Buffer.concat(parts), complete: false } : undefined;
+    if (lineEnd === -1)
+      return parts.length > 0 ? { bytes: Buffer.concat(parts), complete: false } : undefined;
     const sizeText = body.toString('latin1', at, lineEnd).split(';')[0]!.trim();
-    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) return parts.length > 0 ? { bytes: Buffer.concat(parts), complete: false } : undefined;
+    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText))
+      return parts.length > 0 ? { bytes: Buffer.concat(parts), complete: false } : undefined;
     const size = parseInt(sizeText, 16);
     if (size === 0) return { bytes: Buffer.concat(parts), complete: true };
     const dataStart = lineEnd + 2;

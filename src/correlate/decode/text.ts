@@ -6,7 +6,8 @@ const MAX_RUNS = 256;
 
 const BASE64_CHAR = (() => {
   const t = new Uint8Array(256);
-  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_') t[c.charCodeAt(0)] = 1;
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_')
+    t[c.charCodeAt(0)] = 1;
   return t;
 })();
 const HEX_CHAR = (() => {
@@ -16,10 +17,12 @@ const HEX_CHAR = (() => {
 })();
 
 /** The name of the JSON key or form field a value at `at` belongs to, for the transform chain. */
-function fieldNameBefore(bytes: Buffer, at: number): string | undefined {
+export function fieldNameBefore(bytes: Buffer, at: number): string | undefined {
   const before = bytes.subarray(Math.max(0, at - 64), at).toString('latin1');
   const json = /"([^"\\]{1,40})"\s*:\s*"$/.exec(before);
   if (json) return `json:${json[1]}`;
+  const form = /(?:^|[&?])([\w.-]{1,40})=$/.exec(before);
+  if (form) return `form:${form[1]}`;
   return undefined;
 }
 
@@ -95,7 +98,8 @@ export function hexChildren(bytes: Buffer): Child[] {
 
 /** %XX decoding of the whole layer (and '+' as space), where percent escapes are present. */
 export function percentChild(bytes: Buffer): Child | undefined {
-  if (!/%[0-9a-fA-F]{2}/.test(bytes.toString('latin1', 0, Math.min(bytes.length, 1 << 20)))) return undefined;
+  if (!/%[0-9a-fA-F]{2}/.test(bytes.toString('latin1', 0, Math.min(bytes.length, 1 << 20))))
+    return undefined;
   return { transforms: ['percent'], bytes: percentDecode(bytes, false) };
 }
 
@@ -104,7 +108,12 @@ export function percentDecode(bytes: Buffer, plusIsSpace: boolean): Buffer {
   let o = 0;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    if (b === 0x25 && i + 2 < bytes.length + 0 && HEX_CHAR[bytes[i + 1]!] === 1 && HEX_CHAR[bytes[i + 2]!] === 1) {
+    if (
+      b === 0x25 &&
+      i + 2 < bytes.length + 0 &&
+      HEX_CHAR[bytes[i + 1]!] === 1 &&
+      HEX_CHAR[bytes[i + 2]!] === 1
+    ) {
       out[o++] = parseInt(String.fromCharCode(bytes[i + 1]!, bytes[i + 2]!), 16);
       i += 2;
     } else out[o++] = plusIsSpace && b === 0x2b ? 0x20 : b;
@@ -112,14 +121,25 @@ export function percentDecode(bytes: Buffer, plusIsSpace: boolean): Buffer {
   return out.subarray(0, o);
 }
 
-const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+};
 
 /** JSON string escapes (\uXXXX, \/, \", \n…) undone over the whole layer, where present. */
 export function jsonEscapeChild(bytes: Buffer): Child | undefined {
   const text = bytes.toString('utf8');
   if (!/\\(u[0-9a-fA-F]{4}|\/)/.test(text)) return undefined;
   const out = text.replaceAll(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, esc: string) =>
-    esc.length === 5 ? String.fromCharCode(parseInt(esc.slice(1), 16)) : (SIMPLE_ESCAPES[esc] ?? esc),
+    esc.length === 5
+      ? String.fromCharCode(parseInt(esc.slice(1), 16))
+      : (SIMPLE_ESCAPES[esc] ?? esc),
   );
   return { transforms: ['json-escape'], bytes: Buffer.from(out, 'utf8') };
 }

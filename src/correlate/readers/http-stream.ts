@@ -119,7 +119,12 @@ export function parseResponses(stream: Buffer): Array<HttpResponseSummary & { bo
     // A response without length runs to the end of the stream only when nothing else framed it.
     const end = cl === undefined && !(te && /chunked/i.test(te)) ? head.bodyStart : head.bodyEnd;
     const bodyBytes = stream.subarray(head.bodyStart, end);
-    responses.push({ status: Number(match[2]), headers: head.headers, body: bodyBytes.toString('base64'), bodyBytes });
+    responses.push({
+      status: Number(match[2]),
+      headers: head.headers,
+      body: bodyBytes.toString('base64'),
+      bodyBytes,
+    });
     at = end;
   }
   return responses;

@@ -26,7 +26,11 @@ export function dexStrings(dex: Buffer): string[] | undefined {
   return strings;
 }
 
-const URL_PATTERN = /https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?(?:\/[\x21-\x7e]*)?/g;
+// The path stops at quotes, brackets and controls: in native code a URL is often followed
+// directly by the bytes of the next string.
+const URL_PATTERN =
+  // eslint-disable-next-line no-control-regex
+  /https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?(?:\/[^\s"'<>\\`{}|^\x00-\x1f\x7f-\uffff]*)?/g;
 
 /** URLs in text, trimmed of trailing punctuation that is never part of one. */
 export function findUrls(text: string): string[] {
@@ -47,7 +51,10 @@ export interface FoundDestinations {
 }
 
 /** URLs and their hosts in a set of dex files and native libraries. */
-export function destinationsIn(dexFiles: readonly Buffer[], nativeLibs: readonly Buffer[]): FoundDestinations {
+export function destinationsIn(
+  dexFiles: readonly Buffer[],
+  nativeLibs: readonly Buffer[],
+): FoundDestinations {
   const urls = new Set<string>();
   for (const dex of dexFiles) {
     const strings = dexStrings(dex) ?? [dex.toString('latin1')];

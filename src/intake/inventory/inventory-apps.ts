@@ -19,10 +19,17 @@ export interface InventoryOptions {
   concurrency?: number;
 }
 
-const BOOT_ACTIONS = new Set(['android.intent.action.BOOT_COMPLETED', 'android.intent.action.LOCKED_BOOT_COMPLETED']);
+const BOOT_ACTIONS = new Set([
+  'android.intent.action.BOOT_COMPLETED',
+  'android.intent.action.LOCKED_BOOT_COMPLETED',
+]);
 
 /** Lists, extracts and analyses every pre-installed APK. `scratchDir` must be empty and private. */
-export async function inventoryApps(image: string, scratchDir: string, options: InventoryOptions): Promise<InventoryApp[]> {
+export async function inventoryApps(
+  image: string,
+  scratchDir: string,
+  options: InventoryOptions,
+): Promise<InventoryApp[]> {
   const { apks, fsPrefix } = await listApks(image, options.timeoutMs, options.maxApps ?? 2000);
   const targets = apks.map((apk, i) => ({ apk, local: join(scratchDir, `${i}.apk`) }));
   const frameworkRes = join(scratchDir, 'framework-res.apk');
@@ -46,12 +53,18 @@ export async function inventoryApps(image: string, scratchDir: string, options: 
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 3 }, worker));
-  const frameworkCert = (await exists(frameworkRes)) ? (await signingCertSha256(frameworkRes, options.timeoutMs)).sha256 : undefined;
+  const frameworkCert = (await exists(frameworkRes))
+    ? (await signingCertSha256(frameworkRes, options.timeoutMs)).sha256
+    : undefined;
   markPlatformSigned(results, frameworkCert);
   return results.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-async function analyseApk(apk: ApkLocation, local: string, options: InventoryOptions): Promise<InventoryApp> {
+async function analyseApk(
+  apk: ApkLocation,
+  local: string,
+  options: InventoryOptions,
+): Promise<InventoryApp> {
   const problems: string[] = [];
   const app: InventoryApp = {
     package: apk.devicePath,
@@ -79,11 +92,16 @@ async function analyseApk(apk: ApkLocation, local: string, options: InventoryOpt
     app.versionCode = manifest.versionCode;
     app.sharedUserId = manifest.sharedUserId;
     app.systemUid = manifest.sharedUserId === 'android.uid.system';
-    app.permissions = [...new Set(manifest.permissions)].map((name) => ({ name, protection: permissionProtection(name) }));
+    app.permissions = [...new Set(manifest.permissions)].map((name) => ({
+      name,
+      protection: permissionProtection(name),
+    }));
     app.bootReceivers = manifest.components
       .filter((c) => c.kind === 'receiver' && c.actions.some((a) => BOOT_ACTIONS.has(a)))
       .map((c) => c.name);
-    app.exportedComponents = manifest.components.filter((c) => c.exported).map(({ kind, name, actions }) => ({ kind, name, actions }));
+    app.exportedComponents = manifest.components
+      .filter((c) => c.exported)
+      .map(({ kind, name, actions }) => ({ kind, name, actions }));
   } catch (error) {
     problems.push(`manifest unreadable: ${message(error)}`);
   }
@@ -101,13 +119,20 @@ async function analyseApk(apk: ApkLocation, local: string, options: InventoryOpt
 }
 
 async function scanCode(local: string, label: string, maxBytes: number) {
-  const limits: ZipLimits = { maxTotalBytes: Number.MAX_SAFE_INTEGER, maxEntries: 100_000, maxRatio: 1000, ratioMinBytes: 16 * 1024 * 1024 };
+  const limits: ZipLimits = {
+    maxTotalBytes: Number.MAX_SAFE_INTEGER,
+    maxEntries: 100_000,
+    maxRatio: 1000,
+    ratioMinBytes: 16 * 1024 * 1024,
+  };
   await using zip = await openZipChecked(local, label, limits);
   const dex: Buffer[] = [];
   const native: Buffer[] = [];
   for (const entry of zip.entries) {
-    if (/^classes\d*\.dex$/.test(entry.name)) dex.push(await readEntryBytes(zip, entry, maxBytes, label));
-    else if (/^lib\/[^/]+\/[^/]+\.so$/.test(entry.name)) native.push(await readEntryBytes(zip, entry, maxBytes, label));
+    if (/^classes\d*\.dex$/.test(entry.name))
+      dex.push(await readEntryBytes(zip, entry, maxBytes, label));
+    else if (/^lib\/[^/]+\/[^/]+\.so$/.test(entry.name))
+      native.push(await readEntryBytes(zip, entry, maxBytes, label));
   }
   return destinationsIn(dex, native);
 }
@@ -120,10 +145,12 @@ async function scanCode(local: string, label: string, maxBytes: number) {
 function markPlatformSigned(apps: InventoryApp[], framework: string | undefined): void {
   const counts = new Map<string, number>();
   for (const app of apps) {
-    if (app.systemUid && app.signingCertSha256) counts.set(app.signingCertSha256, (counts.get(app.signingCertSha256) ?? 0) + 1);
+    if (app.systemUid && app.signingCertSha256)
+      counts.set(app.signingCertSha256, (counts.get(app.signingCertSha256) ?? 0) + 1);
   }
   const platform = framework ?? [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-  for (const app of apps) app.platformSigned = platform !== undefined && app.signingCertSha256 === platform;
+  for (const app of apps)
+    app.platformSigned = platform !== undefined && app.signingCertSha256 === platform;
 }
 
 function message(error: unknown): string {

@@ -29,13 +29,19 @@ export async function listApks(
     for (const entry of entries) {
       if (found.length >= maxApps) return { apks: found, fsPrefix };
       if (entry.kind === 'file' && entry.name.endsWith('.apk')) {
-        found.push(location(`${dir}/${entry.name}`, `/system/${dirName}/${entry.name}`, privileged));
+        found.push(
+          location(`${dir}/${entry.name}`, `/system/${dirName}/${entry.name}`, privileged),
+        );
       } else if (entry.kind === 'dir') {
         const inner = (await listExt4Dir(image, `${dir}/${entry.name}`, timeoutMs)) ?? [];
         for (const file of inner) {
           if (file.kind === 'file' && file.name.endsWith('.apk')) {
             found.push(
-              location(`${dir}/${entry.name}/${file.name}`, `/system/${dirName}/${entry.name}/${file.name}`, privileged),
+              location(
+                `${dir}/${entry.name}/${file.name}`,
+                `/system/${dirName}/${entry.name}/${file.name}`,
+                privileged,
+              ),
             );
           }
         }

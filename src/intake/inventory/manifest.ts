@@ -31,7 +31,9 @@ export interface ManifestInfo {
 }
 
 export async function readManifest(apkPath: string, timeoutMs: number): Promise<ManifestInfo> {
-  const { stdout } = await runTool('aapt', ['dump', 'xmltree', apkPath, 'AndroidManifest.xml'], { timeoutMs });
+  const { stdout } = await runTool('aapt', ['dump', 'xmltree', apkPath, 'AndroidManifest.xml'], {
+    timeoutMs,
+  });
   return manifestInfo(parseXmlTree(stdout));
 }
 
@@ -45,7 +47,11 @@ export function parseXmlTree(dump: string): XmlElement | undefined {
     const [, indent = '', type, rest = ''] = match;
     const depth = indent.length / 2;
     if (type === 'E') {
-      const element: XmlElement = { name: rest.replace(/ \(line=\d+\)$/, ''), attrs: new Map(), children: [] };
+      const element: XmlElement = {
+        name: rest.replace(/ \(line=\d+\)$/, ''),
+        attrs: new Map(),
+        children: [],
+      };
       while (stack.length > 0 && (stack[stack.length - 1]?.depth ?? 0) >= depth) stack.pop();
       const parent = stack[stack.length - 1];
       if (parent) parent.element.children.push(element);
@@ -102,7 +108,11 @@ export function manifestInfo(root: XmlElement | undefined): ManifestInfo {
       if (!kind) continue;
       const actions = component.children
         .filter((c) => c.name === 'intent-filter')
-        .flatMap((f) => f.children.filter((a) => a.name === 'action').map((a) => a.attrs.get('android:name') ?? ''))
+        .flatMap((f) =>
+          f.children
+            .filter((a) => a.name === 'action')
+            .map((a) => a.attrs.get('android:name') ?? ''),
+        )
         .filter(Boolean);
       const exportedAttr = component.attrs.get('android:exported');
       info.components.push({

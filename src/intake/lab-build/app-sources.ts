@@ -18,7 +18,9 @@ export function manifestXml(app: LabApp, sdk: number): string {
     `package="${xmlEscape(app.package)}"`,
     `android:versionCode="${app.versionCode}"`,
     `android:versionName="${xmlEscape(app.versionName)}"`,
-    ...(app.sharedUserId === undefined ? [] : [`android:sharedUserId="${xmlEscape(app.sharedUserId)}"`]),
+    ...(app.sharedUserId === undefined
+      ? []
+      : [`android:sharedUserId="${xmlEscape(app.sharedUserId)}"`]),
   ];
   const lines = [
     '<?xml version="1.0" encoding="utf-8"?>',
@@ -30,7 +32,9 @@ export function manifestXml(app: LabApp, sdk: number): string {
   if (app.receivers.length > 0) {
     lines.push(`    <receiver android:name="${receiverClassName(app)}" android:exported="true">`);
     for (const action of app.receivers) {
-      lines.push(`      <intent-filter><action android:name="${xmlEscape(action)}"/></intent-filter>`);
+      lines.push(
+        `      <intent-filter><action android:name="${xmlEscape(action)}"/></intent-filter>`,
+      );
     }
     lines.push('    </receiver>');
   }
@@ -46,7 +50,9 @@ export function destinationStrings(app: LabApp): string[] {
     switch (send.channel) {
       case 'http':
       case 'https':
-        found.add(`${send.channel}://${send.host}${send.port === undefined ? '' : `:${send.port}`}${send.path}`);
+        found.add(
+          `${send.channel}://${send.host}${send.port === undefined ? '' : `:${send.port}`}${send.path}`,
+        );
         break;
       case 'tcp':
         found.add(`${send.host}:${send.port}`);
@@ -67,7 +73,8 @@ export function receiverSmali(app: LabApp): { relativePath: string; source: stri
   const internal = receiverClassName(app).replaceAll('.', '/');
   const strings = destinationStrings(app);
   const fields = strings.map(
-    (s, i) => `.field public static final DESTINATION_${i}:Ljava/lang/String; = "${smaliEscape(s)}"`,
+    (s, i) =>
+      `.field public static final DESTINATION_${i}:Ljava/lang/String; = "${smaliEscape(s)}"`,
   );
   const loads = strings.map((s) => `    const-string v0, "${smaliEscape(s)}"`);
   const source = [

@@ -29,16 +29,22 @@ export async function buildApk(request: BuildApkRequest): Promise<string> {
   const manifestPath = join(workDir, 'AndroidManifest.xml');
   await writeFile(manifestPath, manifestXml(app, request.sdk));
   const unsigned = join(workDir, 'unsigned.apk');
-  await runTool('aapt2', ['link', '--manifest', manifestPath, '-I', frameworkRes, '-o', unsigned], { timeoutMs });
+  await runTool('aapt2', ['link', '--manifest', manifestPath, '-I', frameworkRes, '-o', unsigned], {
+    timeoutMs,
+  });
 
   const smali = receiverSmali(app);
   const smaliPath = join(workDir, 'smali', smali.relativePath);
   await mkdir(dirname(smaliPath), { recursive: true });
   await writeFile(smaliPath, smali.source);
   const dexPath = join(workDir, 'classes.dex');
-  await runTool('smali', ['assemble', '--api', String(request.sdk), '-o', dexPath, join(workDir, 'smali')], {
-    timeoutMs,
-  });
+  await runTool(
+    'smali',
+    ['assemble', '--api', String(request.sdk), '-o', dexPath, join(workDir, 'smali')],
+    {
+      timeoutMs,
+    },
+  );
   // -X: no extra attributes (uid, times), so the archive depends on content only.
   await runTool('zip', ['-X', '-j', '-q', unsigned, dexPath], { timeoutMs });
 
@@ -47,11 +53,16 @@ export async function buildApk(request: BuildApkRequest): Promise<string> {
     'apksigner',
     [
       'sign',
-      '--ks', request.key.keystorePath,
-      '--ks-pass', `pass:${request.key.password}`,
-      '--ks-key-alias', request.key.alias,
-      '--min-sdk-version', String(request.sdk),
-      '--out', signed,
+      '--ks',
+      request.key.keystorePath,
+      '--ks-pass',
+      `pass:${request.key.password}`,
+      '--ks-key-alias',
+      request.key.alias,
+      '--min-sdk-version',
+      String(request.sdk),
+      '--out',
+      signed,
       unsigned,
     ],
     { timeoutMs },

@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  link,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -13,7 +23,7 @@ import { buildPropText, sourcePropertiesText } from './lab-props.ts';
 import { generateSigningKeys } from './signing-keys.ts';
 
 /** Bump when the builder's output changes, so cached zips of the old builder are not reused. */
-export const LAB_BUILDER_VERSION = 1;
+export const LAB_BUILDER_VERSION = 2;
 
 export interface BuildLabImageOptions {
   /** Where built zips are kept and reused (`<cacheDir>/lab-images/`). Unset: always build. */
@@ -47,12 +57,16 @@ export async function buildLabImage(
   const timeoutMs = options.timeoutMs ?? 60_000;
   const jsonBytes = await readLabImageFile(labImageJsonPath);
   const image = parseLabImage(jsonBytes, labImageJsonPath);
-  const key = createHash('sha256').update(`builder-v${LAB_BUILDER_VERSION}\n`).update(jsonBytes).digest('hex');
+  const key = createHash('sha256')
+    .update(`builder-v${LAB_BUILDER_VERSION}\n`)
+    .update(jsonBytes)
+    .digest('hex');
   const fileName = `${image.name}-${key.slice(0, 16)}.zip`;
   const zipPath = join(outDir, fileName);
   await mkdir(outDir, { recursive: true });
 
-  const cachePath = options.cacheDir === undefined ? undefined : join(options.cacheDir, 'lab-images', fileName);
+  const cachePath =
+    options.cacheDir === undefined ? undefined : join(options.cacheDir, 'lab-images', fileName);
   for (const candidate of [zipPath, cachePath]) {
     if (candidate !== undefined && (await exists(candidate))) {
       if (candidate !== zipPath) await copyAtomically(candidate, zipPath);
@@ -64,7 +78,7 @@ export async function buildLabImage(
   try {
     const built = join(work, fileName);
     await buildInto(image, jsonBytes, key, work, built, timeoutMs, options.frameworkResPath);
-    await rename(built, zipPath);
+    await publish(built, zipPath);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -123,7 +137,10 @@ async function buildInto(
   const abi = image.build.abi;
   zip.addFile(systemImg, `${abi}/system.img`, { mtime, mode: 0o100644 });
   zip.addBuffer(Buffer.from(buildProp), `${abi}/build.prop`, { mtime, mode: 0o100644 });
-  zip.addBuffer(Buffer.from(sourcePropertiesText(image)), `${abi}/source.properties`, { mtime, mode: 0o100644 });
+  zip.addBuffer(Buffer.from(sourcePropertiesText(image)), `${abi}/source.properties`, {
+    mtime,
+    mode: 0o100644,
+  });
   zip.end();
   await pipeline(zip.outputStream, createWriteStream(zipPath));
 }
@@ -179,10 +196,25 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Copy then rename, so a reader never sees half a zip. */
+/** Copy then publish, so a reader never sees half a zip. */
 async function copyAtomically(from: string, to: string): Promise<void> {
   await mkdir(dirname(to), { recursive: true });
   const temp = `${to}.${process.pid}.${Date.now()}.partial`;
   await copyFile(from, temp);
-  await rename(temp, to);
+  await publish(temp, to);
+}
+
+/**
+ * Moves a finished file into place unless one is there already. Two builds of one lab image
+ * differ in their signing keys, so the first published zip wins and keeps its sha256 true for
+ * whoever returned it.
+ */
+async function publish(temp: string, to: string): Promise<void> {
+  try {
+    await link(temp, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await rm(temp, { force: true });
+  }
 }

@@ -19,7 +19,10 @@ export function buildPropText(image: LabImage): string {
   const b = image.build;
   const props: Array<[string, string]> = [
     ['ro.build.id', b.incremental.split('.')[0] ?? b.incremental],
-    ['ro.build.display.id', `${b.product}-${b.buildType} ${b.release} ${b.incremental} release-keys`],
+    [
+      'ro.build.display.id',
+      `${b.product}-${b.buildType} ${b.release} ${b.incremental} release-keys`,
+    ],
     ['ro.build.version.incremental', b.incremental],
     ['ro.build.version.sdk', String(b.sdk)],
     ['ro.build.version.release', b.release],
@@ -36,7 +39,12 @@ export function buildPropText(image: LabImage): string {
     ['ro.product.cpu.abilist', abiList(b.abi).join(',')],
     ['ro.canarytrap.lab_image', image.name],
   ];
-  return ['# begin build properties', ...props.map(([k, v]) => `${k}=${v}`), '# end build properties', ''].join('\n');
+  return [
+    '# begin build properties',
+    ...props.map(([k, v]) => `${k}=${v}`),
+    '# end build properties',
+    '',
+  ].join('\n');
 }
 
 /** The SDK package descriptor that sits beside system.img in a system-image zip. */

@@ -26,22 +26,42 @@ export async function generateSigningKeys(dir: string, timeoutMs: number): Promi
   return { platform, vendor };
 }
 
-async function generateKey(dir: string, alias: string, dname: string, timeoutMs: number): Promise<SigningKey> {
+async function generateKey(
+  dir: string,
+  alias: string,
+  dname: string,
+  timeoutMs: number,
+): Promise<SigningKey> {
   // A throwaway key for synthetic firmware: the password only satisfies keytool.
-  const key: SigningKey = { keystorePath: join(dir, `${alias}.p12`), alias, password: 'canarytrap-lab' };
+  const key: SigningKey = {
+    keystorePath: join(dir, `${alias}.p12`),
+    alias,
+    password: 'canarytrap-lab',
+  };
   await runTool(
     'keytool',
     [
       '-genkeypair',
-      '-keystore', key.keystorePath,
-      '-storetype', 'PKCS12',
-      '-storepass', key.password,
-      '-keypass', key.password,
-      '-alias', alias,
-      '-keyalg', 'RSA',
-      '-keysize', '2048',
-      '-validity', '10000',
-      '-dname', dname,
+      '-keystore',
+      key.keystorePath,
+      '-storetype',
+      'PKCS12',
+      '-storepass',
+      key.password,
+      '-keypass',
+      key.password,
+      '-alias',
+      alias,
+      // P-256 rather than RSA: keytool makes it in a fraction of the time, and Android has
+      // verified ECDSA APK signatures since API 18, below every lab image.
+      '-keyalg',
+      'EC',
+      '-groupname',
+      'secp256r1',
+      '-validity',
+      '10000',
+      '-dname',
+      dname,
     ],
     { timeoutMs },
   );

@@ -1,5 +1,12 @@
 import type { InstrumentationEvent } from '../../instrument/events.ts';
-import type { BehaviourHost, CallRecord, ContactRecord, DeviceIdentity, ScheduledWork, SmsRecord } from '../behaviour/host.ts';
+import type {
+  BehaviourHost,
+  CallRecord,
+  ContactRecord,
+  DeviceIdentity,
+  ScheduledWork,
+  SmsRecord,
+} from '../behaviour/host.ts';
 import type { LabOs } from './lab-os.ts';
 
 const CACERTS_DIR = '/system/etc/security/cacerts';
@@ -40,7 +47,13 @@ export class LabBehaviourHost implements BehaviourHost {
     this.os.alarms.set(pkg, tag, firstAt, repeatMs, work);
   }
 
-  scheduleJob(pkg: string, jobId: number, service: string, periodMs: number, work: ScheduledWork): void {
+  scheduleJob(
+    pkg: string,
+    jobId: number,
+    service: string,
+    periodMs: number,
+    work: ScheduledWork,
+  ): void {
     this.os.jobs.schedule(pkg, jobId, service, periodMs, work);
   }
 
@@ -52,7 +65,10 @@ export class LabBehaviourHost implements BehaviourHost {
     this.os.events.emit(event);
   }
 
-  network(): { dnsServer: { host: string; port: number }; httpProxy: { host: string; port: number } } {
+  network(): {
+    dnsServer: { host: string; port: number };
+    httpProxy: { host: string; port: number };
+  } {
     return this.os.network;
   }
 

@@ -33,7 +33,11 @@ export class LabConsoleHandler implements LabConsole {
         if (verb === 'status') return { ok: true, output: 'virtual device is running' };
         return { ok: false, error: UNKNOWN };
       case 'help':
-        return { ok: true, output: 'Android console commands:\n\n    help|h|?         print a list of commands\n    avd              control virtual device execution\n    geo              Geo-location commands\n    gsm              GSM related commands\n    kill             kill the emulator instance\n    power            power related commands\n    sms              SMS related commands\n\ntry \'help <command>\' for command-specific help' };
+        return {
+          ok: true,
+          output:
+            "Android console commands:\n\n    help|h|?         print a list of commands\n    avd              control virtual device execution\n    geo              Geo-location commands\n    gsm              GSM related commands\n    kill             kill the emulator instance\n    power            power related commands\n    sms              SMS related commands\n\ntry 'help <command>' for command-specific help",
+        };
       default:
         return { ok: false, error: UNKNOWN };
     }
@@ -47,8 +51,10 @@ export class LabConsoleHandler implements LabConsole {
     if (verb !== 'send') return { ok: false, error: UNKNOWN };
     // The message is the rest of the line, spaces included.
     const m = /^sms\s+send\s+(\S+)\s+(.*)$/s.exec(line);
-    if (!m?.[1] || m[2] === undefined || m[2] === '') return { ok: false, error: 'missing argument' };
-    if (!/^\+?[\d\s-]+$/.test(m[1])) return { ok: false, error: 'bad phone number format, must be [+](0-9)*' };
+    if (!m?.[1] || m[2] === undefined || m[2] === '')
+      return { ok: false, error: 'missing argument' };
+    if (!/^\+?[\d\s-]+$/.test(m[1]))
+      return { ok: false, error: 'bad phone number format, must be [+](0-9)*' };
     this.os.telephony.receiveSms(m[1], m[2]);
     return { ok: true, output: '' };
   }
@@ -62,11 +68,15 @@ export class LabConsoleHandler implements LabConsole {
         return { ok: true, output: '' };
       case 'accept':
         if (number === undefined) return { ok: false, error: 'missing argument' };
-        return this.os.telephony.accept(number) ? { ok: true, output: '' } : { ok: false, error: 'no call with this number' };
+        return this.os.telephony.accept(number)
+          ? { ok: true, output: '' }
+          : { ok: false, error: 'no call with this number' };
       case 'cancel':
       case 'busy':
         if (number === undefined) return { ok: false, error: 'missing argument' };
-        return this.os.telephony.hangUp(number) ? { ok: true, output: '' } : { ok: false, error: 'no call with this number' };
+        return this.os.telephony.hangUp(number)
+          ? { ok: true, output: '' }
+          : { ok: false, error: 'no call with this number' };
       case 'list':
         return { ok: true, output: this.os.telephony.listCalls().join('\n') };
       case 'status':
@@ -80,12 +90,17 @@ export class LabConsoleHandler implements LabConsole {
   }
 
   #geo(verb: string, args: string[]): ConsoleReply {
-    if (verb !== 'fix') return verb === 'nmea' ? { ok: true, output: '' } : { ok: false, error: UNKNOWN };
+    if (verb !== 'fix')
+      return verb === 'nmea' ? { ok: true, output: '' } : { ok: false, error: UNKNOWN };
     const [lon, lat, alt] = args.map(Number);
     if (lon === undefined || lat === undefined || Number.isNaN(lon) || Number.isNaN(lat)) {
       return { ok: false, error: 'geo fix requires longitude and latitude' };
     }
-    this.os.telephony.setLocation(lon, lat, alt === undefined || Number.isNaN(alt) ? undefined : alt);
+    this.os.telephony.setLocation(
+      lon,
+      lat,
+      alt === undefined || Number.isNaN(alt) ? undefined : alt,
+    );
     return { ok: true, output: '' };
   }
 }

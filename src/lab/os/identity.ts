@@ -58,9 +58,10 @@ export class IdentitySource {
     const fromFile = this.#readFile();
     const androidId = this.options.settings.get('secure', 'android_id') ?? this.#defaults.androidId;
     const merged = { ...this.#defaults, androidId };
-    for (const [key, value] of Object.entries(fromFile)) {
-      if (value !== undefined && key in merged) Object.assign(merged, { [key]: value });
-    }
+    const known = Object.entries(fromFile as Record<string, unknown>).filter(
+      ([key, value]) => value !== undefined && key in merged,
+    );
+    Object.assign(merged, Object.fromEntries(known));
     return merged;
   }
 

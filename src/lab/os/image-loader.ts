@@ -31,8 +31,10 @@ async function debugfs(systemImg: string, request: string, imageDir: string): Pr
     encoding: 'utf8',
     stripFinalNewline: false,
   });
-  if (result.timedOut) throw invalid(imageDir, `debugfs "${request}" took longer than ${DEBUGFS_TIMEOUT_MS} ms`);
-  if (result.failed && result.exitCode === undefined) throw invalid(imageDir, `debugfs could not run: ${result.message}`);
+  if (result.timedOut)
+    throw invalid(imageDir, `debugfs "${request}" took longer than ${DEBUGFS_TIMEOUT_MS} ms`);
+  if (result.failed && result.exitCode === undefined)
+    throw invalid(imageDir, `debugfs could not run: ${result.message}`);
   // debugfs exits 0 even when it cannot open the file system; its complaints go to stderr.
   const complaints = result.stderr
     .split('\n')
@@ -56,7 +58,8 @@ async function catFile(systemImg: string, path: string, imageDir: string): Promi
   try {
     return await debugfs(systemImg, `cat ${path}`, imageDir);
   } catch (error) {
-    if (error instanceof FileNotInImage) throw invalid(imageDir, `system.img has no ${path}`, error);
+    if (error instanceof FileNotInImage)
+      throw invalid(imageDir, `system.img has no ${path}`, error);
     throw error;
   }
 }
@@ -75,12 +78,22 @@ export async function loadLabImage(imageDir: string): Promise<LoadedImage> {
   try {
     json = JSON.parse(imageText);
   } catch (error) {
-    throw invalid(imageDir, `${LAB_IMAGE_PATH_IN_SYSTEM} is not JSON (${(error as Error).message})`, error);
+    throw invalid(
+      imageDir,
+      `${LAB_IMAGE_PATH_IN_SYSTEM} is not JSON (${(error as Error).message})`,
+      error,
+    );
   }
   const parsed = labImageSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw invalid(imageDir, `${LAB_IMAGE_PATH_IN_SYSTEM} does not match the lab image schema (${issues})`, parsed.error);
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw invalid(
+      imageDir,
+      `${LAB_IMAGE_PATH_IN_SYSTEM} does not match the lab image schema (${issues})`,
+      parsed.error,
+    );
   }
   return { image: parsed.data, buildProp };
 }

@@ -102,7 +102,9 @@ export class LabOs {
     this.alarms = new AlarmManager(this.clock, this.runner);
     this.deviceIdle = new DeviceIdle(this.alarms);
     this.jobs = new JobScheduler(this.clock, this.runner, (pkg) => this.packages.get(pkg)?.uid);
-    this.events = new EventLog(join(options.layout.dataLocalTmp, EVENTS_FILE.slice('/data/local/tmp/'.length)));
+    this.events = new EventLog(
+      join(options.layout.dataLocalTmp, EVENTS_FILE.slice('/data/local/tmp/'.length)),
+    );
     this.#setInitialProperties(options, serial);
     this.clock.onChange((previous, now) => {
       if (now > previous) this.#dispatchDue();
@@ -125,7 +127,12 @@ export class LabOs {
       'ro.product.device': b.device,
       'ro.product.name': b.product,
       'ro.product.cpu.abi': b.abi,
-      'ro.product.cpu.abilist': b.abi === 'x86_64' ? 'x86_64,x86' : b.abi === 'arm64-v8a' ? 'arm64-v8a,armeabi-v7a,armeabi' : b.abi,
+      'ro.product.cpu.abilist':
+        b.abi === 'x86_64'
+          ? 'x86_64,x86'
+          : b.abi === 'arm64-v8a'
+            ? 'arm64-v8a,armeabi-v7a,armeabi'
+            : b.abi,
     });
     this.props.setAll(options.buildProp);
     this.props.setAll({
@@ -167,7 +174,12 @@ export class LabOs {
   }
 
   #completeBoot(): void {
-    this.props.setAll({ 'sys.boot_completed': '1', 'dev.bootcomplete': '1', 'init.svc.bootanim': 'stopped', 'service.bootanim.exit': '1' });
+    this.props.setAll({
+      'sys.boot_completed': '1',
+      'dev.bootcomplete': '1',
+      'init.svc.bootanim': 'stopped',
+      'service.bootanim.exit': '1',
+    });
     this.#booted = true;
     for (const listener of this.#bootListeners) {
       try {
@@ -196,7 +208,11 @@ export class LabOs {
   }
 
   processes(): Array<{ pid: number; name: string; uid: number }> {
-    return [...this.#pids.entries()].map(([name, pid]) => ({ pid, name, uid: this.packages.get(name)?.uid ?? 10_099 }));
+    return [...this.#pids.entries()].map(([name, pid]) => ({
+      pid,
+      name,
+      uid: this.packages.get(name)?.uid ?? 10_099,
+    }));
   }
 
   /** Stops timers and waits for the work in progress. Safe to call twice. */

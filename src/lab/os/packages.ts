@@ -21,16 +21,34 @@ const SHARED_UIDS: Record<string, number> = {
 };
 
 /** Framework packages every emulator image has; the lab image's apps come on top. */
-const FRAMEWORK: Array<Omit<PackageInfo, 'versionName' | 'versionCode' | 'system' | 'permissions'>> = [
+const FRAMEWORK: Array<
+  Omit<PackageInfo, 'versionName' | 'versionCode' | 'system' | 'permissions'>
+> = [
   { name: 'android', apkPath: '/system/framework/framework-res.apk', uid: 1000 },
   { name: 'com.android.phone', apkPath: '/system/priv-app/TeleService/TeleService.apk', uid: 1001 },
-  { name: 'com.android.providers.telephony', apkPath: '/system/priv-app/TelephonyProvider/TelephonyProvider.apk', uid: 1001 },
-  { name: 'com.android.providers.contacts', apkPath: '/system/priv-app/ContactsProvider/ContactsProvider.apk', uid: 10002 },
-  { name: 'com.android.providers.settings', apkPath: '/system/priv-app/SettingsProvider/SettingsProvider.apk', uid: 1000 },
+  {
+    name: 'com.android.providers.telephony',
+    apkPath: '/system/priv-app/TelephonyProvider/TelephonyProvider.apk',
+    uid: 1001,
+  },
+  {
+    name: 'com.android.providers.contacts',
+    apkPath: '/system/priv-app/ContactsProvider/ContactsProvider.apk',
+    uid: 10002,
+  },
+  {
+    name: 'com.android.providers.settings',
+    apkPath: '/system/priv-app/SettingsProvider/SettingsProvider.apk',
+    uid: 1000,
+  },
   { name: 'com.android.settings', apkPath: '/system/priv-app/Settings/Settings.apk', uid: 1000 },
   { name: 'com.android.shell', apkPath: '/system/priv-app/Shell/Shell.apk', uid: 2000 },
   { name: 'com.android.systemui', apkPath: '/system/priv-app/SystemUI/SystemUI.apk', uid: 10023 },
-  { name: 'com.android.launcher3', apkPath: '/system/priv-app/Launcher3/Launcher3.apk', uid: 10025 },
+  {
+    name: 'com.android.launcher3',
+    apkPath: '/system/priv-app/Launcher3/Launcher3.apk',
+    uid: 10025,
+  },
 ];
 
 /** uid in the form dumpsys prints it (UserHandle.formatUid): `1000` or `u0a45`. */
@@ -45,7 +63,13 @@ export class PackageCatalog {
 
   constructor(image: LabImage) {
     for (const p of FRAMEWORK) {
-      this.#packages.set(p.name, { ...p, versionName: image.build.release, versionCode: image.build.sdk, system: true, permissions: [] });
+      this.#packages.set(p.name, {
+        ...p,
+        versionName: image.build.release,
+        versionCode: image.build.sdk,
+        system: true,
+        permissions: [],
+      });
     }
     let nextAppId = 10_045;
     for (const app of image.apps) {

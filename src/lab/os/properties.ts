@@ -18,7 +18,9 @@ export class PropertyStore {
   }
 
   all(): Record<string, string> {
-    return Object.fromEntries([...this.#values.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return Object.fromEntries(
+      [...this.#values.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
   }
 
   /** The output of `getprop` with no arguments. */

@@ -29,7 +29,9 @@ export class SettingsStore {
       ['wifi_on', '1'],
     ]),
   };
-  readonly #listeners = new Set<(ns: SettingsNamespace, key: string, value: string | undefined) => void>();
+  readonly #listeners = new Set<
+    (ns: SettingsNamespace, key: string, value: string | undefined) => void
+  >();
 
   get(ns: SettingsNamespace, key: string): string | undefined {
     return this.#tables[ns].get(key);
@@ -50,7 +52,9 @@ export class SettingsStore {
     return [...this.#tables[ns].entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  onChange(listener: (ns: SettingsNamespace, key: string, value: string | undefined) => void): void {
+  onChange(
+    listener: (ns: SettingsNamespace, key: string, value: string | undefined) => void,
+  ): void {
     this.#listeners.add(listener);
   }
 }

@@ -37,7 +37,8 @@ export class Telephony {
   }
 
   incomingCall(number: string): void {
-    if (!this.#calls.some((c) => c.number === number)) this.#calls.push({ number, state: 'incoming', startedAt: this.clock.now() });
+    if (!this.#calls.some((c) => c.number === number))
+      this.#calls.push({ number, state: 'incoming', startedAt: this.clock.now() });
   }
 
   /** False when there is no such call. */
@@ -55,7 +56,8 @@ export class Telephony {
     const call = this.#calls[index];
     if (!call) return false;
     this.#calls.splice(index, 1);
-    const duration = call.acceptedAt === undefined ? 0 : Math.round((this.clock.now() - call.acceptedAt) / 1000);
+    const duration =
+      call.acceptedAt === undefined ? 0 : Math.round((this.clock.now() - call.acceptedAt) / 1000);
     this.content.insert('content://call_log/calls', {
       number: call.number,
       type: call.acceptedAt === undefined ? 3 : 1,
@@ -76,6 +78,8 @@ export class Telephony {
   }
 
   location(): { latitude: number; longitude: number } | undefined {
-    return this.#location === undefined ? undefined : { latitude: this.#location.latitude, longitude: this.#location.longitude };
+    return this.#location === undefined
+      ? undefined
+      : { latitude: this.#location.latitude, longitude: this.#location.longitude };
   }
 }

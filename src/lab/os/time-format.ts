@@ -98,7 +98,8 @@ export function parseDateSetting(text: string, nowMs: number): number | undefine
   if (posix) {
     const [, mo, d, h, mi, yearText, s = '0'] = posix;
     let year = new Date(nowMs).getUTCFullYear();
-    if (yearText !== undefined) year = yearText.length === 4 ? Number(yearText) : 2000 + Number(yearText);
+    if (yearText !== undefined)
+      year = yearText.length === 4 ? Number(yearText) : 2000 + Number(yearText);
     return Date.UTC(year, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   }
   return undefined;

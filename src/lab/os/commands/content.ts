@@ -31,13 +31,15 @@ function bindValue(binding: string): [string, Value] {
     case 'i':
     case 'l': {
       const n = Number.parseInt(value, 10);
-      if (Number.isNaN(n)) throw new UsageError(`Invalid ${type === 'i' ? 'int' : 'long'}: ${value}`);
+      if (Number.isNaN(n))
+        throw new UsageError(`Invalid ${type === 'i' ? 'int' : 'long'}: ${value}`);
       return [column, n];
     }
     case 'f':
     case 'd': {
       const n = Number.parseFloat(value);
-      if (Number.isNaN(n)) throw new UsageError(`Invalid ${type === 'f' ? 'float' : 'double'}: ${value}`);
+      if (Number.isNaN(n))
+        throw new UsageError(`Invalid ${type === 'f' ? 'float' : 'double'}: ${value}`);
       return [column, n];
     }
     case 'b':
@@ -82,7 +84,8 @@ function parseArgs(args: string[]): ContentArgs {
         throw new UsageError(`Unsupported argument: ${flag ?? ''}`);
     }
   }
-  if (parsed.uri === undefined) throw new UsageError('Content provider URI not specified. Did you specify --uri argument?');
+  if (parsed.uri === undefined)
+    throw new UsageError('Content provider URI not specified. Did you specify --uri argument?');
   return parsed;
 }
 
@@ -96,14 +99,16 @@ export const content: Command = async ({ args, os }) => {
   try {
     parsed = parseArgs(args);
   } catch (error) {
-    if (error instanceof UsageError) return fail(`Error: ${error.message}\nusage: adb shell content [subcommand] [options]`);
+    if (error instanceof UsageError)
+      return fail(`Error: ${error.message}\nusage: adb shell content [subcommand] [options]`);
     throw error;
   }
   const uri = parsed.uri ?? '';
   try {
     switch (parsed.action) {
       case 'insert':
-        if (Object.keys(parsed.binds).length === 0) return fail('Error: Bindings not specified. Did you specify --bind argument(s)?');
+        if (Object.keys(parsed.binds).length === 0)
+          return fail('Error: Bindings not specified. Did you specify --bind argument(s)?');
         os.content.insert(uri, parsed.binds);
         return ok();
       case 'query': {
@@ -114,7 +119,12 @@ export const content: Command = async ({ args, os }) => {
         });
         if (result.rows.length === 0) return ok('No result found.\n');
         return ok(
-          result.rows.map((row, i) => `Row: ${i} ${result.columns.map((c) => `${c}=${formatValue(row[c])}`).join(', ')}\n`).join(''),
+          result.rows
+            .map(
+              (row, i) =>
+                `Row: ${i} ${result.columns.map((c) => `${c}=${formatValue(row[c])}`).join(', ')}\n`,
+            )
+            .join(''),
         );
       }
       case 'delete':
@@ -124,18 +134,25 @@ export const content: Command = async ({ args, os }) => {
         os.content.update(uri, parsed.binds, parsed.where);
         return ok();
       default:
-        return fail(`Error: Unsupported operation: ${parsed.action}\nusage: adb shell content [subcommand] [options]`);
+        return fail(
+          `Error: Unsupported operation: ${parsed.action}\nusage: adb shell content [subcommand] [options]`,
+        );
     }
   } catch (error) {
     const authority = /^content:\/\/([^/]*)/.exec(uri)?.[1] ?? uri;
     if (error instanceof ContentUriError) {
-      const exception = error.kind === 'sql' ? 'android.database.sqlite.SQLiteException' : 'java.lang.IllegalArgumentException';
+      const exception =
+        error.kind === 'sql'
+          ? 'android.database.sqlite.SQLiteException'
+          : 'java.lang.IllegalArgumentException';
       return fail(
         `Error while accessing provider:${authority}\n${exception}: ${error.message}\n\tat com.android.commands.content.Content$Command.execute(Content.java:461)\n\tat com.android.commands.content.Content.main(Content.java:672)`,
       );
     }
     if (error instanceof WhereSyntaxError) {
-      return fail(`Error while accessing provider:${authority}\nandroid.database.sqlite.SQLiteException: ${error.message}`);
+      return fail(
+        `Error while accessing provider:${authority}\nandroid.database.sqlite.SQLiteException: ${error.message}`,
+      );
     }
     throw error;
   }

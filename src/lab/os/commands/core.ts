@@ -43,8 +43,14 @@ export const getprop: Command = async ({ args, os }) => {
 export const setprop: Command = async ({ args, os, root }) => {
   const [key, value] = args;
   if (key === undefined || value === undefined) return fail('usage: setprop NAME VALUE');
-  if (key.startsWith('ro.') && os.props.get(key) !== undefined) return fail(`setprop: failed to set property '${key}' to '${value}'`);
-  if (!root && !key.startsWith('debug.') && !key.startsWith('persist.') && !key.startsWith('log.')) {
+  if (key.startsWith('ro.') && os.props.get(key) !== undefined)
+    return fail(`setprop: failed to set property '${key}' to '${value}'`);
+  if (
+    !root &&
+    !key.startsWith('debug.') &&
+    !key.startsWith('persist.') &&
+    !key.startsWith('log.')
+  ) {
     return fail(`setprop: failed to set property '${key}' to '${value}'`);
   }
   os.props.set(key, value);
@@ -83,21 +89,40 @@ export const ps: Command = async ({ os }) => {
     { user: 'root', pid: 1, ppid: 0, name: 'init' },
     { user: 'root', pid: 212, ppid: 1, name: 'adbd' },
     { user: 'system', pid: 640, ppid: 1, name: 'system_server' },
-    ...os.processes().map((p) => ({ user: formatUid(p.uid).replace(/^u0a/, 'u0_a').replace(/^1000$/, 'system'), pid: p.pid, ppid: 300, name: p.name })),
+    ...os.processes().map((p) => ({
+      user: formatUid(p.uid)
+        .replace(/^u0a/, 'u0_a')
+        .replace(/^1000$/, 'system'),
+      pid: p.pid,
+      ppid: 300,
+      name: p.name,
+    })),
   ];
   const header = 'USER           PID  PPID     VSZ    RSS WCHAN            ADDR S NAME\n';
-  return ok(header + rows.map((r) => `${r.user.padEnd(10)} ${String(r.pid).padStart(8)} ${String(r.ppid).padStart(5)} 1234567  65432 0                   0 S ${r.name}\n`).join(''));
+  return ok(
+    header +
+      rows
+        .map(
+          (r) =>
+            `${r.user.padEnd(10)} ${String(r.pid).padStart(8)} ${String(r.ppid).padStart(5)} 1234567  65432 0                   0 S ${r.name}\n`,
+        )
+        .join(''),
+  );
 };
 
 export const pidof: Command = async ({ args, os }) => {
-  const pids = args.map((name) => os.processes().find((p) => p.name === name)?.pid).filter((p) => p !== undefined);
+  const pids = args
+    .map((name) => os.processes().find((p) => p.name === name)?.pid)
+    .filter((p) => p !== undefined);
   return pids.length === 0 ? { exitCode: 1 } : ok(`${pids.join(' ')}\n`);
 };
 
 export const uname: Command = async ({ args, os }) => {
-  if (args.includes('-m')) return ok(`${os.image.build.abi.startsWith('arm') ? 'aarch64' : 'x86_64'}\n`);
+  if (args.includes('-m'))
+    return ok(`${os.image.build.abi.startsWith('arm') ? 'aarch64' : 'x86_64'}\n`);
   if (args.includes('-r')) return ok('3.18.91+\n');
-  if (args.includes('-a')) return ok('Linux localhost 3.18.91+ #1 SMP PREEMPT Tue Jan 9 20:30:51 UTC 2018 x86_64\n');
+  if (args.includes('-a'))
+    return ok('Linux localhost 3.18.91+ #1 SMP PREEMPT Tue Jan 9 20:30:51 UTC 2018 x86_64\n');
   return ok('Linux\n');
 };
 

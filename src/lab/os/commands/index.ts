@@ -3,7 +3,7 @@ import { content } from './content.ts';
 import * as core from './core.ts';
 import * as files from './files.ts';
 import { pm } from './packages.ts';
-import { am, cmd, dumpsys } from './services.ts';
+import { am, cmd, dumpsys, service } from './services.ts';
 import { settings } from './settings.ts';
 
 /** Every command the lab phone's shell knows, by name; `which` answers from the same table. */
@@ -23,6 +23,7 @@ export function createCommands(): ReadonlyMap<string, Command> {
     ['uname', core.uname],
     ['sleep', core.sleep],
     ['cat', files.cat],
+    ['cp', files.cp],
     ['ls', files.ls],
     ['mkdir', files.mkdir],
     ['rm', files.rm],
@@ -37,10 +38,14 @@ export function createCommands(): ReadonlyMap<string, Command> {
     ['dumpsys', dumpsys],
     ['cmd', cmd],
     ['am', am],
+    ['service', service],
   ]);
   commands.set('which', async ({ args }) => {
     const found = args.filter((name) => commands.has(name));
-    return { stdout: found.map((name) => `/system/bin/${name}\n`).join(''), exitCode: found.length === args.length ? 0 : 1 };
+    return {
+      stdout: found.map((name) => `/system/bin/${name}\n`).join(''),
+      exitCode: found.length === args.length ? 0 : 1,
+    };
   });
   return commands;
 }

@@ -10,7 +10,10 @@ function listPackages(os: LabOs, args: string[]): CommandResult {
     .filter((p) => !flags.has('s') || p.system)
     .filter((p) => !flags.has('3') || !p.system)
     .filter((p) => filter === undefined || p.name.includes(filter))
-    .map((p) => `package:${flags.has('f') ? `${p.apkPath}=` : ''}${p.name}${flags.has('U') ? ` uid:${p.uid}` : ''}\n`);
+    .map(
+      (p) =>
+        `package:${flags.has('f') ? `${p.apkPath}=` : ''}${p.name}${flags.has('U') ? ` uid:${p.uid}` : ''}\n`,
+    );
   return ok(rows.join(''));
 }
 
@@ -33,8 +36,15 @@ export async function packageManager(os: LabOs, args: string[]): Promise<Command
     case 'hide':
     case 'unhide': {
       const name = rest.filter((a) => !a.startsWith('-') && !/^\d+$/.test(a))[0] ?? '';
-      if (!os.packages.get(name)) return fail(`Exception occurred while executing:\njava.lang.IllegalArgumentException: Unknown package: ${name}`, 255);
-      if (sub.startsWith('disable') || sub === 'enable') return ok(`Package ${name} new state: ${sub === 'enable' ? 'enabled' : sub === 'disable' ? 'disabled' : 'disabled-user'}\n`);
+      if (!os.packages.get(name))
+        return fail(
+          `Exception occurred while executing:\njava.lang.IllegalArgumentException: Unknown package: ${name}`,
+          255,
+        );
+      if (sub.startsWith('disable') || sub === 'enable')
+        return ok(
+          `Package ${name} new state: ${sub === 'enable' ? 'enabled' : sub === 'disable' ? 'disabled' : 'disabled-user'}\n`,
+        );
       return ok();
     }
     case 'install':
@@ -50,10 +60,14 @@ export function dumpPackage(os: LabOs, info: PackageInfo): string {
   const codePath = os.packages.codePath(info);
   return [
     'Packages:',
-    `  Package [${info.name}] (${(info.uid * 2654435761 >>> 0).toString(16).slice(0, 7)}):`,
+    `  Package [${info.name}] (${((info.uid * 2654435761) >>> 0).toString(16).slice(0, 7)}):`,
     `    userId=${info.uid}`,
-    ...(info.sharedUserId === undefined ? [] : [`    sharedUser=SharedUserSetting{${(info.uid * 40503).toString(16)} ${info.sharedUserId}/${info.uid}}`]),
-    `    pkg=Package{${(info.uid * 2246822519 >>> 0).toString(16).slice(0, 7)} ${info.name}}`,
+    ...(info.sharedUserId === undefined
+      ? []
+      : [
+          `    sharedUser=SharedUserSetting{${(info.uid * 40503).toString(16)} ${info.sharedUserId}/${info.uid}}`,
+        ]),
+    `    pkg=Package{${((info.uid * 2246822519) >>> 0).toString(16).slice(0, 7)} ${info.name}}`,
     `    codePath=${codePath}`,
     `    resourcePath=${codePath}`,
     `    legacyNativeLibraryDir=${codePath}/lib`,

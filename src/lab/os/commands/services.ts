@@ -17,8 +17,13 @@ function jobscheduler(os: LabOs, args: string[]): CommandResult {
   const [pkg = '', idText = ''] = operands;
   const jobId = Number.parseInt(idText, 10);
   const result = os.jobs.forceRun(pkg, jobId);
-  if (result === 'no-package') return { stdout: `Package not found: ${pkg} / user 0\n`, exitCode: exitOf(CMD_ERR_NO_PACKAGE) };
-  if (result === 'no-job') return { stdout: `Could not find job ${idText} in package ${pkg} / user 0\n`, exitCode: exitOf(CMD_ERR_NO_JOB) };
+  if (result === 'no-package')
+    return { stdout: `Package not found: ${pkg} / user 0\n`, exitCode: exitOf(CMD_ERR_NO_PACKAGE) };
+  if (result === 'no-job')
+    return {
+      stdout: `Could not find job ${idText} in package ${pkg} / user 0\n`,
+      exitCode: exitOf(CMD_ERR_NO_JOB),
+    };
   return ok(`Running job${force ? ' [FORCED]' : ''}\n`);
 }
 
@@ -26,7 +31,8 @@ function alarm(os: LabOs, args: string[]): CommandResult {
   const [verb, value] = args;
   if (verb === 'set-time') {
     const ms = Number(value);
-    if (value === undefined || !Number.isFinite(ms)) return fail(`Error: invalid time '${value ?? ''}'`, 255);
+    if (value === undefined || !Number.isFinite(ms))
+      return fail(`Error: invalid time '${value ?? ''}'`, 255);
     os.clock.set(ms);
     return ok();
   }
@@ -56,7 +62,14 @@ function deviceidle(os: LabOs, args: string[]): CommandResult {
     case 'disable':
       return ok('Deep idle mode disabled\nLight idle mode disabled\n');
     case 'whitelist':
-      return ok(rest.map((entry) => `${entry.startsWith('-') ? 'Removed' : 'Added'}: ${entry.replace(/^[-+]/, '')}\n`).join(''));
+      return ok(
+        rest
+          .map(
+            (entry) =>
+              `${entry.startsWith('-') ? 'Removed' : 'Added'}: ${entry.replace(/^[-+]/, '')}\n`,
+          )
+          .join(''),
+      );
     default:
       return fail(`Unknown command: ${verb}`, 255);
   }
@@ -65,14 +78,27 @@ function deviceidle(os: LabOs, args: string[]): CommandResult {
 function dumpsysService(os: LabOs, service: string, args: string[]): CommandResult {
   switch (service) {
     case 'alarm':
-      return ok(dumpAlarms(os.alarms.pending(), os.clock.now(), os.clock.elapsed(), os.deviceIdle.state === 'IDLE'));
+      return ok(
+        dumpAlarms(
+          os.alarms.pending(),
+          os.clock.now(),
+          os.clock.elapsed(),
+          os.deviceIdle.state === 'IDLE',
+        ),
+      );
     case 'jobscheduler':
       return ok(dumpJobs(os.jobs.jobs(), os.clock.now(), os.clock.elapsed()));
     case 'deviceidle':
       return deviceidle(os, args);
     case 'package': {
       const name = args.find((a) => !a.startsWith('-'));
-      if (name === undefined) return ok(os.packages.all().map((p) => dumpPackage(os, p)).join(''));
+      if (name === undefined)
+        return ok(
+          os.packages
+            .all()
+            .map((p) => dumpPackage(os, p))
+            .join(''),
+        );
       const info = os.packages.get(name);
       return ok(info ? dumpPackage(os, info) : '');
     }
@@ -84,7 +110,9 @@ function dumpsysService(os: LabOs, service: string, args: string[]): CommandResu
 export const dumpsys: Command = async ({ args, os }) => {
   const [service, ...rest] = args;
   if (service === undefined || service === '-l') {
-    return ok('Currently running services:\n  activity\n  alarm\n  deviceidle\n  jobscheduler\n  package\n  settings\n');
+    return ok(
+      'Currently running services:\n  activity\n  alarm\n  deviceidle\n  jobscheduler\n  package\n  settings\n',
+    );
   }
   return dumpsysService(os, service, rest);
 };
@@ -119,7 +147,12 @@ export const am: Command = async ({ args }) => {
       const action = option('-a');
       const pkg = option('-p');
       const component = option('-n');
-      const parts = [action === undefined ? undefined : `act=${action}`, 'flg=0x400000', pkg === undefined ? undefined : `pkg=${pkg}`, component === undefined ? undefined : `cmp=${component}`].filter((p) => p !== undefined);
+      const parts = [
+        action === undefined ? undefined : `act=${action}`,
+        'flg=0x400000',
+        pkg === undefined ? undefined : `pkg=${pkg}`,
+        component === undefined ? undefined : `cmp=${component}`,
+      ].filter((p) => p !== undefined);
       return ok(`Broadcasting: Intent { ${parts.join(' ')} }\nBroadcast completed: result=0\n`);
     }
     case 'force-stop':
@@ -133,4 +166,16 @@ export const am: Command = async ({ args }) => {
     default:
       return fail(`Error: Unknown command: ${verb ?? ''}`, 255);
   }
+};
+
+/** System services that exist once the framework is up; readiness probes ask for these. */
+const FRAMEWORK_SERVICES = ['activity', 'package', 'window', 'alarm', 'jobscheduler', 'phone', 'isms', 'settings', 'deviceidle', 'connectivity'];
+
+/** `service check <name>` / `service list`, as servicemanager answers them. */
+export const service: Command = async ({ args, os }) => {
+  const [verb, name] = args;
+  const running = os.booted ? FRAMEWORK_SERVICES : [];
+  if (verb === 'check' && name) return ok(`Service ${name}: ${running.includes(name) ? 'found' : 'not found'}\n`);
+  if (verb === 'list') return ok(`Found ${running.length} services:\n${running.map((s, i) => `${i}\t${s}: [android.os.IBinder]\n`).join('')}`);
+  return fail('Usage: service [-h|-?]\n       service list\n       service check SERVICE\n', 1);
 };

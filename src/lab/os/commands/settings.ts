@@ -12,14 +12,20 @@ export const settings: Command = async ({ args, os }) => {
       if (key === undefined) return fail('Invalid arguments: key required');
       return ok(`${os.settings.get(ns, key) ?? 'null'}\n`);
     case 'put':
-      if (key === undefined || value === undefined) return fail('Invalid arguments: put requires key and value');
+      if (key === undefined || value === undefined)
+        return fail('Invalid arguments: put requires key and value');
       os.settings.put(ns, key, value);
       return ok();
     case 'delete':
       if (key === undefined) return fail('Invalid arguments: key required');
       return ok(`Deleted ${os.settings.delete(ns, key) ? 1 : 0} rows\n`);
     case 'list':
-      return ok(os.settings.list(ns).map(([k, v]) => `${k}=${v}\n`).join(''));
+      return ok(
+        os.settings
+          .list(ns)
+          .map(([k, v]) => `${k}=${v}\n`)
+          .join(''),
+      );
     default:
       return fail(`Invalid command: ${verb ?? ''}`);
   }

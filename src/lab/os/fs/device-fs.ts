@@ -1,4 +1,14 @@
-import { appendFile, chmod, lstat, mkdir, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  lstat,
+  mkdir,
+  readFile,
+  readdir,
+  rm,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { LabFileStat, LabFileSystem } from '../../services.ts';
@@ -28,8 +38,15 @@ export interface DeviceFsOptions {
 }
 
 const DIR_MODE = 0o040755;
-const FILE_MODE = 0o100644;
-const VIRTUAL_DIRS = new Set(['/', '/data', '/data/local', '/storage', '/storage/emulated', '/mnt', '/proc']);
+const VIRTUAL_DIRS = new Set([
+  '/',
+  '/data',
+  '/data/local',
+  '/storage',
+  '/storage/emulated',
+  '/mnt',
+  '/proc',
+]);
 const ROOT_ENTRIES: Record<string, string[]> = {
   '/': ['data', 'mnt', 'proc', 'sdcard', 'storage', 'system'],
   '/data': ['local'],
@@ -64,17 +81,25 @@ export class DeviceFileSystem implements LabFileSystem {
   }
 
   resolve(devicePath: string): Resolved {
-    const path = posix.normalize(posix.isAbsolute(devicePath) ? devicePath : `/${devicePath}`).replace(/(.)\/$/, '$1');
+    const path = posix
+      .normalize(posix.isAbsolute(devicePath) ? devicePath : `/${devicePath}`)
+      .replace(/(.)\/$/, '$1');
     const virtual = this.options.virtualFiles?.[path];
     if (virtual) return { kind: 'virtual-file', path, content: virtual };
     if (VIRTUAL_DIRS.has(path)) return { kind: 'virtual-dir', path };
     const under = (prefix: string): string | undefined =>
-      path === prefix ? '' : path.startsWith(`${prefix}/`) ? path.slice(prefix.length + 1) : undefined;
+      path === prefix
+        ? ''
+        : path.startsWith(`${prefix}/`)
+          ? path.slice(prefix.length + 1)
+          : undefined;
     const tmp = under('/data/local/tmp');
-    if (tmp !== undefined) return { kind: 'writable', path, host: join(this.layout.dataLocalTmp, tmp) };
+    if (tmp !== undefined)
+      return { kind: 'writable', path, host: join(this.layout.dataLocalTmp, tmp) };
     for (const prefix of ['/sdcard', '/storage/emulated/0', '/mnt/sdcard']) {
       const rest = under(prefix);
-      if (rest !== undefined) return { kind: 'writable', path, host: join(this.layout.sdcard, rest) };
+      if (rest !== undefined)
+        return { kind: 'writable', path, host: join(this.layout.sdcard, rest) };
     }
     const system = under('/system');
     if (system !== undefined) return { kind: 'system', path, relative: system };
@@ -92,7 +117,10 @@ export class DeviceFileSystem implements LabFileSystem {
         return hostStat(r.host);
       case 'system': {
         if (this.#whiteouts.has(r.relative)) return undefined;
-        return (await hostStat(join(this.layout.systemUpper, r.relative))) ?? hostStat(join(this.layout.systemLower, r.relative));
+        return (
+          (await hostStat(join(this.layout.systemUpper, r.relative))) ??
+          hostStat(join(this.layout.systemLower, r.relative))
+        );
       }
       case 'absent':
         return undefined;
@@ -110,7 +138,9 @@ export class DeviceFileSystem implements LabFileSystem {
     else if (r.kind === 'system') {
       const upper = await readdir(join(this.layout.systemUpper, r.relative)).catch(ignoreMissing);
       const lower = await readdir(join(this.layout.systemLower, r.relative)).catch(ignoreMissing);
-      names = [...new Set([...lower, ...upper])].filter((n) => !this.#whiteouts.has(posix.join(r.relative, n)));
+      names = [...new Set([...lower, ...upper])].filter(
+        (n) => !this.#whiteouts.has(posix.join(r.relative, n)),
+      );
     } else names = [];
     const entries: Array<LabFileStat & { name: string }> = [];
     for (const name of names.sort()) {
@@ -144,7 +174,9 @@ export class DeviceFileSystem implements LabFileSystem {
   async write(devicePath: string, data: Buffer, mode: number, mtime: number): Promise<void> {
     const host = await this.#writableHostPath(devicePath);
     await mkdir(posix.dirname(host), { recursive: true });
-    await writeFile(host, data).catch((error: unknown) => Promise.reject(fromHostError(error, devicePath)));
+    await writeFile(host, data).catch((error: unknown) =>
+      Promise.reject(fromHostError(error, devicePath)),
+    );
     await chmod(host, mode & 0o7777 || 0o644);
     if (mtime > 0) await utimes(host, mtime, mtime);
   }
@@ -153,7 +185,9 @@ export class DeviceFileSystem implements LabFileSystem {
     const host = await this.#writableHostPath(devicePath);
     const existing = await this.#existingForAppend(devicePath);
     if (existing !== undefined && !(await hostStat(host))) await writeFile(host, existing);
-    await appendFile(host, data).catch((error: unknown) => Promise.reject(fromHostError(error, devicePath)));
+    await appendFile(host, data).catch((error: unknown) =>
+      Promise.reject(fromHostError(error, devicePath)),
+    );
   }
 
   async mkdir(devicePath: string, parents: boolean): Promise<void> {
@@ -176,7 +210,8 @@ export class DeviceFileSystem implements LabFileSystem {
     if (isDir && !recursive) throw new DeviceFsError('EISDIR', devicePath);
     const r = this.resolve(devicePath);
     const host = await this.#writableHostPath(devicePath);
-    if (r.kind === 'writable' && r.host === this.layout.dataLocalTmp) throw new DeviceFsError('EACCES', r.path);
+    if (r.kind === 'writable' && r.host === this.layout.dataLocalTmp)
+      throw new DeviceFsError('EACCES', r.path);
     await rm(host, { recursive: true, force: true });
     if (r.kind === 'system') this.#whiteouts.add(r.relative);
   }
@@ -222,7 +257,8 @@ export class DeviceFileSystem implements LabFileSystem {
       this.#whiteouts.delete(r.relative);
       return join(this.layout.systemUpper, r.relative);
     }
-    if (r.kind === 'virtual-file' || r.kind === 'virtual-dir') throw new DeviceFsError('EACCES', r.path);
+    if (r.kind === 'virtual-file' || r.kind === 'virtual-dir')
+      throw new DeviceFsError('EACCES', r.path);
     throw new DeviceFsError(r.path.startsWith('/data/') ? 'EACCES' : 'EROFS', r.path);
   }
 }
@@ -230,7 +266,11 @@ export class DeviceFileSystem implements LabFileSystem {
 async function hostStat(host: string): Promise<LabFileStat | undefined> {
   try {
     const s = await lstat(host);
-    return { mode: s.mode, size: s.isDirectory() ? 4096 : s.size, mtime: Math.floor(s.mtimeMs / 1000) };
+    return {
+      mode: s.mode,
+      size: s.isDirectory() ? 4096 : s.size,
+      mtime: Math.floor(s.mtimeMs / 1000),
+    };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

@@ -2,7 +2,8 @@
  * File system errors with the errno names Node uses, so the adb sync server and the shell can
  * turn them into the texts a device prints ("No such file or directory", "Read-only file system").
  */
-export type DeviceFsErrno = 'ENOENT' | 'EACCES' | 'EROFS' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EEXIST';
+export type DeviceFsErrno =
+  'ENOENT' | 'EACCES' | 'EROFS' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EEXIST';
 
 const TEXT: Record<DeviceFsErrno, string> = {
   ENOENT: 'No such file or directory',
@@ -33,10 +34,17 @@ export function isDeviceFsError(error: unknown): error is DeviceFsError {
 }
 
 /** Maps a Node fs error on a host path to the device error for the device path. */
-export function fromHostError(error: unknown, devicePath: string): unknown {
+export function fromHostError(error: unknown, devicePath: string): Error {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EACCES') {
+  if (
+    code === 'ENOENT' ||
+    code === 'ENOTDIR' ||
+    code === 'EISDIR' ||
+    code === 'ENOTEMPTY' ||
+    code === 'EEXIST' ||
+    code === 'EACCES'
+  ) {
     return new DeviceFsError(code, devicePath);
   }
-  return error;
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -34,7 +34,8 @@ class Table {
 
   insert(values: Row): number {
     for (const key of Object.keys(values)) {
-      if (!this.columns.includes(key)) throw new ContentUriError('sql', `table ${this.name} has no column named ${key}`);
+      if (!this.columns.includes(key))
+        throw new ContentUriError('sql', `table ${this.name} has no column named ${key}`);
     }
     const id = typeof values['_id'] === 'number' ? values['_id'] : this.#nextId;
     this.#nextId = Math.max(this.#nextId, id + 1);
@@ -51,17 +52,58 @@ type Route =
 
 export class ContentStore {
   readonly #sms: Table;
-  readonly #rawContacts = new Table('raw_contacts', ['_id', 'account_type', 'account_name', 'contact_id', 'deleted', 'display_name', 'starred'], () => ({ deleted: 0, starred: 0 }));
-  readonly #data = new Table('data', ['_id', 'raw_contact_id', 'mimetype', 'data1', 'data2', 'data3', 'is_primary'], () => ({ is_primary: 0 }));
+  readonly #rawContacts = new Table(
+    'raw_contacts',
+    ['_id', 'account_type', 'account_name', 'contact_id', 'deleted', 'display_name', 'starred'],
+    () => ({ deleted: 0, starred: 0 }),
+  );
+  readonly #data = new Table(
+    'data',
+    ['_id', 'raw_contact_id', 'mimetype', 'data1', 'data2', 'data3', 'is_primary'],
+    () => ({ is_primary: 0 }),
+  );
   readonly #calls: Table;
 
   constructor(private readonly now: () => number) {
     this.#sms = new Table(
       'sms',
-      ['_id', 'thread_id', 'address', 'person', 'date', 'date_sent', 'protocol', 'read', 'status', 'type', 'reply_path_present', 'subject', 'body', 'service_center', 'locked', 'error_code', 'seen'],
-      () => ({ date: this.now(), date_sent: 0, read: 0, status: -1, type: 1, reply_path_present: 0, locked: 0, error_code: 0, seen: 0, protocol: 0 }),
+      [
+        '_id',
+        'thread_id',
+        'address',
+        'person',
+        'date',
+        'date_sent',
+        'protocol',
+        'read',
+        'status',
+        'type',
+        'reply_path_present',
+        'subject',
+        'body',
+        'service_center',
+        'locked',
+        'error_code',
+        'seen',
+      ],
+      () => ({
+        date: this.now(),
+        date_sent: 0,
+        read: 0,
+        status: -1,
+        type: 1,
+        reply_path_present: 0,
+        locked: 0,
+        error_code: 0,
+        seen: 0,
+        protocol: 0,
+      }),
     );
-    this.#calls = new Table('calls', ['_id', 'number', 'type', 'date', 'duration', 'name', 'new'], () => ({ date: this.now(), duration: 0, type: 1, new: 1 }));
+    this.#calls = new Table(
+      'calls',
+      ['_id', 'number', 'type', 'date', 'duration', 'name', 'new'],
+      () => ({ date: this.now(), duration: 0, type: 1, new: 1 }),
+    );
   }
 
   #route(uri: string): Route {
@@ -72,7 +114,9 @@ export class ContentStore {
     const byId = (table: Table, fixed: Row, id: string | undefined): Route => ({
       table,
       fixed,
-      filter: (row) => Object.entries(fixed).every(([k, v]) => row[k] === v) && (id === undefined || row['_id'] === Number(id)),
+      filter: (row) =>
+        Object.entries(fixed).every(([k, v]) => row[k] === v) &&
+        (id === undefined || row['_id'] === Number(id)),
     });
     const unknown = (): never => {
       throw new ContentUriError('unknown-url', `Unknown URL ${uri}`);
@@ -91,7 +135,11 @@ export class ContentStore {
       case 'contacts': {
         const [kind, sub] = path.split('/');
         if (kind === 'raw_contacts') return byId(this.#rawContacts, {}, sub);
-        if (kind === 'contacts') return { view: 'contacts', filter: sub === undefined ? () => true : (row) => row['_id'] === Number(sub) };
+        if (kind === 'contacts')
+          return {
+            view: 'contacts',
+            filter: sub === undefined ? () => true : (row) => row['_id'] === Number(sub),
+          };
         if (kind === 'data') {
           if (sub === 'phones') return byId(this.#data, { mimetype: MIME.phone }, undefined);
           if (sub === 'emails') return byId(this.#data, { mimetype: MIME.email }, undefined);
@@ -113,25 +161,37 @@ export class ContentStore {
     const route = this.#route(uri);
     if ('view' in route) throw new ContentUriError('unknown-url', `Unknown URL ${uri}`);
     const row: Row = { ...route.fixed, ...values };
-    if (route.table === this.#sms && row['thread_id'] === undefined) row['thread_id'] = this.#threadFor(row['address'] ?? null);
-    if (route.table === this.#rawContacts && row['contact_id'] === undefined) row['contact_id'] = null;
+    if (route.table === this.#sms && row['thread_id'] === undefined)
+      row['thread_id'] = this.#threadFor(row['address'] ?? null);
+    if (route.table === this.#rawContacts && row['contact_id'] === undefined)
+      row['contact_id'] = null;
     const id = route.table.insert(row);
     if (route.table === this.#rawContacts) this.#set(this.#rawContacts, id, { contact_id: id });
     if (route.table === this.#data) this.#refreshDisplayNames();
     return id;
   }
 
-  query(uri: string, options: { projection?: string[]; where?: string; sort?: string } = {}): { columns: string[]; rows: Row[] } {
+  query(
+    uri: string,
+    options: { projection?: string[]; where?: string; sort?: string } = {},
+  ): { columns: string[]; rows: Row[] } {
     const route = this.#route(uri);
     const where = whereFilter(options.where);
     const all = 'view' in route ? this.#contactsView() : route.table.rows;
-    const available = 'view' in route ? ['_id', 'display_name', 'has_phone_number', 'starred', 'name_raw_contact_id'] : [...route.table.columns];
+    const available =
+      'view' in route
+        ? ['_id', 'display_name', 'has_phone_number', 'starred', 'name_raw_contact_id']
+        : [...route.table.columns];
     const rows = all.filter((row) => route.filter(row) && where(row));
     const sort = sortComparator(options.sort);
     if (sort) rows.sort(sort);
     const columns = options.projection ?? available;
-    for (const c of columns) if (!available.includes(c)) throw new ContentUriError('sql', `no such column: ${c}`);
-    return { columns, rows: rows.map((row) => Object.fromEntries(columns.map((c) => [c, row[c] ?? null]))) };
+    for (const c of columns)
+      if (!available.includes(c)) throw new ContentUriError('sql', `no such column: ${c}`);
+    return {
+      columns,
+      rows: rows.map((row) => Object.fromEntries(columns.map((c) => [c, row[c] ?? null]))),
+    };
   }
 
   delete(uri: string, where?: string): number {
@@ -143,7 +203,8 @@ export class ContentStore {
     for (const row of doomed) table.rows.splice(table.rows.indexOf(row), 1);
     if (table === this.#rawContacts) {
       const ids = new Set(doomed.map((r) => r['_id']));
-      for (const row of this.#data.rows.filter((r) => ids.has(r['raw_contact_id'] ?? null))) this.#data.rows.splice(this.#data.rows.indexOf(row), 1);
+      for (const row of this.#data.rows.filter((r) => ids.has(r['raw_contact_id'] ?? null)))
+        this.#data.rows.splice(this.#data.rows.indexOf(row), 1);
     }
     return doomed.length;
   }
@@ -161,7 +222,12 @@ export class ContentStore {
   sms(): SmsRecord[] {
     return this.#sms.rows
       .filter((r) => r['type'] === 1 || r['type'] === 2)
-      .map((r) => ({ box: r['type'] === 2 ? 'sent' : 'inbox', address: text(r['address']), body: text(r['body']), date: Number(r['date'] ?? 0) }));
+      .map((r) => ({
+        box: r['type'] === 2 ? 'sent' : 'inbox',
+        address: text(r['address']),
+        body: text(r['body']),
+        date: Number(r['date'] ?? 0),
+      }));
   }
 
   contacts(): ContactRecord[] {
@@ -169,14 +235,25 @@ export class ContentStore {
       .filter((r) => r['deleted'] !== 1)
       .map((raw) => {
         const data = this.#data.rows.filter((d) => d['raw_contact_id'] === raw['_id']);
-        const of = (mime: string): string[] => data.filter((d) => d['mimetype'] === mime).map((d) => text(d['data1']));
+        const of = (mime: string): string[] =>
+          data.filter((d) => d['mimetype'] === mime).map((d) => text(d['data1']));
         const note = of(MIME.note)[0];
-        return { name: text(raw['display_name']), phones: of(MIME.phone), emails: of(MIME.email), ...(note === undefined ? {} : { note }) };
+        return {
+          name: text(raw['display_name']),
+          phones: of(MIME.phone),
+          emails: of(MIME.email),
+          ...(note === undefined ? {} : { note }),
+        };
       });
   }
 
   calls(): CallRecord[] {
-    return this.#calls.rows.map((r) => ({ number: text(r['number']), type: Number(r['type'] ?? 1), date: Number(r['date'] ?? 0), duration: Number(r['duration'] ?? 0) }));
+    return this.#calls.rows.map((r) => ({
+      number: text(r['number']),
+      type: Number(r['type'] ?? 1),
+      date: Number(r['date'] ?? 0),
+      duration: Number(r['duration'] ?? 0),
+    }));
   }
 
   #contactsView(): Row[] {
@@ -185,7 +262,11 @@ export class ContentStore {
       .map((raw) => ({
         _id: raw['_id'] ?? null,
         display_name: raw['display_name'] ?? null,
-        has_phone_number: this.#data.rows.some((d) => d['raw_contact_id'] === raw['_id'] && d['mimetype'] === MIME.phone) ? 1 : 0,
+        has_phone_number: this.#data.rows.some(
+          (d) => d['raw_contact_id'] === raw['_id'] && d['mimetype'] === MIME.phone,
+        )
+          ? 1
+          : 0,
         starred: raw['starred'] ?? 0,
         name_raw_contact_id: raw['_id'] ?? null,
       }));
@@ -194,8 +275,12 @@ export class ContentStore {
   /** The contacts provider derives a raw contact's display name from its name row. */
   #refreshDisplayNames(): void {
     for (const raw of this.#rawContacts.rows) {
-      const name = this.#data.rows.find((d) => d['raw_contact_id'] === raw['_id'] && d['mimetype'] === MIME.name);
-      const phone = this.#data.rows.find((d) => d['raw_contact_id'] === raw['_id'] && d['mimetype'] === MIME.phone);
+      const name = this.#data.rows.find(
+        (d) => d['raw_contact_id'] === raw['_id'] && d['mimetype'] === MIME.name,
+      );
+      const phone = this.#data.rows.find(
+        (d) => d['raw_contact_id'] === raw['_id'] && d['mimetype'] === MIME.phone,
+      );
       raw['display_name'] = name?.['data1'] ?? raw['display_name'] ?? phone?.['data1'] ?? null;
     }
   }

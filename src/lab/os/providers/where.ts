@@ -46,7 +46,8 @@ export function parseWhere(text: string): Comparison[][] {
   while (i < t.length) {
     const column = t[i++];
     let op = (t[i++] ?? '').toUpperCase();
-    if (column === undefined || op === '') throw new WhereSyntaxError(`incomplete where clause: ${text}`);
+    if (column === undefined || op === '')
+      throw new WhereSyntaxError(`incomplete where clause: ${text}`);
     let value: Value;
     if (op === 'IS') {
       const next = (t[i++] ?? '').toUpperCase();

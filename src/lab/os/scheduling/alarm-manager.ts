@@ -39,7 +39,14 @@ export class AlarmManager {
     private readonly runner: WorkRunner,
   ) {}
 
-  set(pkg: string, tag: string, firstAt: number, repeatMs: number, work: ScheduledWork, allowWhileIdle = false): AlarmRecord {
+  set(
+    pkg: string,
+    tag: string,
+    firstAt: number,
+    repeatMs: number,
+    work: ScheduledWork,
+    allowWhileIdle = false,
+  ): AlarmRecord {
     // Setting an alarm with the same PendingIntent replaces the old one.
     const existing = this.#alarms.findIndex((a) => a.pkg === pkg && a.tag === tag);
     if (existing >= 0) this.#alarms.splice(existing, 1);

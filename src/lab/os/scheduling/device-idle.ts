@@ -1,6 +1,13 @@
 import type { AlarmManager } from './alarm-manager.ts';
 
-const DEEP_STEPS = ['ACTIVE', 'IDLE_PENDING', 'SENSING', 'LOCATING', 'IDLE', 'IDLE_MAINTENANCE'] as const;
+const DEEP_STEPS = [
+  'ACTIVE',
+  'IDLE_PENDING',
+  'SENSING',
+  'LOCATING',
+  'IDLE',
+  'IDLE_MAINTENANCE',
+] as const;
 export type DeepState = (typeof DEEP_STEPS)[number];
 
 /**
@@ -34,7 +41,12 @@ export class DeviceIdle {
 
   step(): DeepState {
     this.#forced = true;
-    const next = this.#state === 'IDLE' ? 'IDLE_MAINTENANCE' : this.#state === 'IDLE_MAINTENANCE' ? 'IDLE' : DEEP_STEPS[DEEP_STEPS.indexOf(this.#state) + 1] ?? 'IDLE';
+    const next =
+      this.#state === 'IDLE'
+        ? 'IDLE_MAINTENANCE'
+        : this.#state === 'IDLE_MAINTENANCE'
+          ? 'IDLE'
+          : (DEEP_STEPS[DEEP_STEPS.indexOf(this.#state) + 1] ?? 'IDLE');
     this.#set(next);
     return next;
   }

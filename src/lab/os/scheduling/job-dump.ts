@@ -18,7 +18,14 @@ export function shortComponent(pkg: string, service: string): string {
  * trigger driver parses the job lines and the periodic interval.
  */
 export function dumpJobs(jobs: JobRecord[], nowRtc: number, nowElapsed: number): string {
-  const lines: string[] = ['JOB SCHEDULER MANAGER (dumpsys jobscheduler)', '  Settings:', '    min_idle_count=1', '    min_charging_count=1', '', '  Started users: [0]'];
+  const lines: string[] = [
+    'JOB SCHEDULER MANAGER (dumpsys jobscheduler)',
+    '  Settings:',
+    '    min_idle_count=1',
+    '    min_charging_count=1',
+    '',
+    '  Started users: [0]',
+  ];
   lines.push(`  Registered ${jobs.length} jobs:`);
   for (const job of jobs) {
     const uid = formatUid(job.uid);
@@ -29,15 +36,21 @@ export function dumpJobs(jobs: JobRecord[], nowRtc: number, nowElapsed: number):
     lines.push(`      Source: uid=${uid} user=0 pkg=${job.pkg}`);
     lines.push('      JobInfo:');
     lines.push(`        Service: ${component}`);
-    lines.push(`        PERIODIC: interval=${formatDuration(job.periodMs)} flex=${formatDuration(job.periodMs)}`);
+    lines.push(
+      `        PERIODIC: interval=${formatDuration(job.periodMs)} flex=${formatDuration(job.periodMs)}`,
+    );
     lines.push('        PERSISTED');
     lines.push('        Requires: charging=false batteryNotLow=false deviceIdle=false');
     lines.push('        Backoff: policy=1 initial=+30s0ms');
     lines.push('      Required constraints: TIMING_DELAY DEADLINE');
     lines.push('      Satisfied constraints: APP_NOT_IDLE DEVICE_NOT_DOZING');
     lines.push(`      Enqueue time: ${formatRelative(job.enqueuedElapsed, nowElapsed)}`);
-    lines.push(`      Run time: earliest=${formatRelative(earliest, nowElapsed)}, latest=${formatRelative(earliest, nowElapsed)}`);
-    lines.push(`      Last successful run: ${job.runs > 0 ? new Date(job.lastRunAt).toISOString().replace('T', ' ').slice(0, 19) : 'none'}`);
+    lines.push(
+      `      Run time: earliest=${formatRelative(earliest, nowElapsed)}, latest=${formatRelative(earliest, nowElapsed)}`,
+    );
+    lines.push(
+      `      Last successful run: ${job.runs > 0 ? new Date(job.lastRunAt).toISOString().replace('T', ' ').slice(0, 19) : 'none'}`,
+    );
   }
   lines.push('');
   lines.push('  Pending queue:');

@@ -34,7 +34,13 @@ export class JobScheduler {
     private readonly uidOf: (pkg: string) => number | undefined,
   ) {}
 
-  schedule(pkg: string, jobId: number, service: string, periodMs: number, work: ScheduledWork): JobRecord {
+  schedule(
+    pkg: string,
+    jobId: number,
+    service: string,
+    periodMs: number,
+    work: ScheduledWork,
+  ): JobRecord {
     const existing = this.#jobs.findIndex((j) => j.pkg === pkg && j.jobId === jobId);
     if (existing >= 0) this.#jobs.splice(existing, 1);
     const job: JobRecord = {

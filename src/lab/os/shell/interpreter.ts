@@ -27,7 +27,11 @@ export class LabShellInterpreter implements LabShell {
 
   async run(commandLine: string, context: ShellContext, stdin?: Buffer): Promise<ShellOutcome> {
     const outcome = await this.#runLine(commandLine, context.root, stdin ?? Buffer.alloc(0));
-    return { stdout: Buffer.concat(outcome.stdout), stderr: Buffer.concat(outcome.stderr), exitCode: outcome.exitCode };
+    return {
+      stdout: Buffer.concat(outcome.stdout),
+      stderr: Buffer.concat(outcome.stderr),
+      exitCode: outcome.exitCode,
+    };
   }
 
   async #runLine(line: string, root: boolean, stdin: Buffer): Promise<Outcome> {
@@ -64,7 +68,12 @@ export class LabShellInterpreter implements LabShell {
     return out;
   }
 
-  async #runCommand(command: SimpleCommand, root: boolean, stdin: Buffer, lastStatus: number): Promise<Outcome> {
+  async #runCommand(
+    command: SimpleCommand,
+    root: boolean,
+    stdin: Buffer,
+    lastStatus: number,
+  ): Promise<Outcome> {
     const argv = command.words.map((w) => expandWord(w, lastStatus));
     const out: Outcome = { stdout: [], stderr: [], exitCode: 0, exit: false };
     let input = stdin;
@@ -98,17 +107,23 @@ export class LabShellInterpreter implements LabShell {
         return false;
       }
     };
-    if (stdoutRedirect) await writeTo(stdoutRedirect.target, stdout, stdoutRedirect.mode === 'append');
+    if (stdoutRedirect)
+      await writeTo(stdoutRedirect.target, stdout, stdoutRedirect.mode === 'append');
     else out.stdout.push(stdout);
     if (stderrRedirect?.mode === 'dup-stdout') {
       if (stdoutRedirect) await this.os.fs.append(stdoutRedirect.target, stderr);
       else out.stdout.push(stderr);
-    } else if (stderrRedirect) await writeTo(stderrRedirect.target, stderr, stderrRedirect.mode === 'append');
+    } else if (stderrRedirect)
+      await writeTo(stderrRedirect.target, stderr, stderrRedirect.mode === 'append');
     else out.stderr.push(stderr);
     return out;
   }
 
-  async #execute(argv: string[], root: boolean, stdin: Buffer): Promise<CommandResult & { exit?: boolean }> {
+  async #execute(
+    argv: string[],
+    root: boolean,
+    stdin: Buffer,
+  ): Promise<CommandResult & { exit?: boolean }> {
     const [rawName, ...args] = argv;
     if (rawName === undefined) return { exitCode: 0 };
     const name = rawName.replace(/^\/system\/(x?bin)\//, '');
@@ -127,7 +142,11 @@ export class LabShellInterpreter implements LabShell {
         os: this.os,
         runLine: async (line, input) => {
           const nested = await this.#runLine(line, root, input);
-          return { stdout: Buffer.concat(nested.stdout), stderr: Buffer.concat(nested.stderr).toString('utf8'), exitCode: nested.exitCode };
+          return {
+            stdout: Buffer.concat(nested.stdout),
+            stderr: Buffer.concat(nested.stderr).toString('utf8'),
+            exitCode: nested.exitCode,
+          };
         },
       });
     } catch (error) {

@@ -124,7 +124,7 @@ function literal(word: Word): string {
 export function parseCommandLine(line: string): ListItem[] {
   const tokens = tokenize(line);
   const items: ListItem[] = [];
-  let connector: ListItem['connector'] = ';';
+  let connector = ';' as ListItem['connector'];
   let pipeline: Pipeline = [];
   let current: SimpleCommand = { words: [], redirects: [] };
 
@@ -172,7 +172,8 @@ export function parseCommandLine(line: string): ListItem[] {
         break;
       default: {
         const next = tokens[t + 1];
-        if (next?.kind !== 'word') throw new ShellSyntaxError(`missing file name after '${token.op}'`);
+        if (next?.kind !== 'word')
+          throw new ShellSyntaxError(`missing file name after '${token.op}'`);
         t++;
         const target = literal(next.word);
         if (token.op === '<') current.redirects.push({ fd: 0, mode: 'read', target });

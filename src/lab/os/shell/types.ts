@@ -13,7 +13,7 @@ export interface CommandInvocation {
   root: boolean;
   os: LabOs;
   /** Runs a nested command line (`sh -c`). */
-  runLine(line: string, stdin: Buffer): Promise<CommandResult & { exit?: boolean }>;
+  runLine: (line: string, stdin: Buffer) => Promise<CommandResult & { exit?: boolean }>;
 }
 
 export type Command = (invocation: CommandInvocation) => Promise<CommandResult>;
