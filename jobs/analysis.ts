@@ -35,7 +35,10 @@ export interface AnalysisDeps {
 }
 
 /** The BullMQ processor of one analysis: the stages in order, teardown on every path. */
-export async function processAnalysis(job: Job<AnalysisJobData, AnalysisResult>, deps: AnalysisDeps): Promise<AnalysisResult> {
+export async function processAnalysis(
+  job: Job<AnalysisJobData, AnalysisResult>,
+  deps: AnalysisDeps,
+): Promise<AnalysisResult> {
   const jobId = job.id ?? job.data.runId;
   const context: RunContext = {
     data: job.data,
@@ -57,15 +60,50 @@ export async function processAnalysis(job: Job<AnalysisJobData, AnalysisResult>,
       const logger = context.logger;
       context.logger = logger.child({ stage: stage.name });
       const startedAt = Date.now();
-      await context.publish({ type: 'stage', stage: stage.name, index, total: STAGES.length, status: 'started', at: startedAt });
+      await context.publish({
+        type: 'stage',
+        stage: stage.name,
+        index,
+        total: STAGES.length,
+        status: 'started',
+        at: startedAt,
+      });
       try {
         const note = (await stage.run(context)) ?? undefined;
-        context.stages.push({ name: stage.name, startedAt, finishedAt: Date.now(), status: 'done', ...(note ? { note } : {}) });
-        await context.publish({ type: 'stage', stage: stage.name, index, total: STAGES.length, status: 'done', ...(note ? { message: note } : {}), at: Date.now() });
+        context.stages.push({
+          name: stage.name,
+          startedAt,
+          finishedAt: Date.now(),
+          status: 'done',
+          ...(note ? { note } : {}),
+        });
+        await context.publish({
+          type: 'stage',
+          stage: stage.name,
+          index,
+          total: STAGES.length,
+          status: 'done',
+          ...(note ? { message: note } : {}),
+          at: Date.now(),
+        });
       } catch (error) {
         const message = describeError(error);
-        context.stages.push({ name: stage.name, startedAt, finishedAt: Date.now(), status: 'failed', note: message });
-        await context.publish({ type: 'stage', stage: stage.name, index, total: STAGES.length, status: 'failed', message, at: Date.now() });
+        context.stages.push({
+          name: stage.name,
+          startedAt,
+          finishedAt: Date.now(),
+          status: 'failed',
+          note: message,
+        });
+        await context.publish({
+          type: 'stage',
+          stage: stage.name,
+          index,
+          total: STAGES.length,
+          status: 'failed',
+          message,
+          at: Date.now(),
+        });
         throw error;
       } finally {
         context.logger = logger.child({ stage: undefined });
@@ -90,7 +128,12 @@ export async function processAnalysis(job: Job<AnalysisJobData, AnalysisResult>,
   }
 }
 
-async function writeRecord(context: RunContext, job: Job<AnalysisJobData>, status: RunRecord['status'], error?: unknown): Promise<void> {
+async function writeRecord(
+  context: RunContext,
+  job: Job<AnalysisJobData>,
+  status: RunRecord['status'],
+  error?: unknown,
+): Promise<void> {
   if (!context.runDir) return;
   const record: RunRecord = {
     runId: context.data.runId,
@@ -100,7 +143,14 @@ async function writeRecord(context: RunContext, job: Job<AnalysisJobData>, statu
     status,
     createdAt: new Date(context.startedAt).toISOString(),
     ...(status === 'running' ? {} : { finishedAt: new Date().toISOString() }),
-    ...(error ? { error: { code: isCanarytrapError(error) ? error.code : 'internal-error', message: describeError(error) } } : {}),
+    ...(error
+      ? {
+          error: {
+            code: isCanarytrapError(error) ? error.code : 'internal-error',
+            message: describeError(error),
+          },
+        }
+      : {}),
     attempt: job.attemptsMade + 1,
   };
   await writeJsonAtomic(join(context.runDir, RUN_FILES.record), record);

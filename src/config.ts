@@ -33,17 +33,19 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const launcher = env['CANARYTRAP_LAUNCHER'] ?? 'auto';
   if (launcher !== 'lab-phone' && launcher !== 'sdk-emulator' && launcher !== 'auto') {
-    throw new InputError(
-      'config-invalid',
-      `CANARYTRAP_LAUNCHER is "${launcher}"`,
-      { hint: 'set it to lab-phone, sdk-emulator or auto' },
-    );
+    throw new InputError('config-invalid', `CANARYTRAP_LAUNCHER is "${launcher}"`, {
+      hint: 'set it to lab-phone, sdk-emulator or auto',
+    });
   }
   const adbServerPort = Number(env['ANDROID_ADB_SERVER_PORT'] ?? 5037);
   if (!Number.isInteger(adbServerPort) || adbServerPort <= 0 || adbServerPort > 65535) {
-    throw new InputError('config-invalid', `ANDROID_ADB_SERVER_PORT is "${env['ANDROID_ADB_SERVER_PORT']}"`, {
-      hint: 'set it to a TCP port number',
-    });
+    throw new InputError(
+      'config-invalid',
+      `ANDROID_ADB_SERVER_PORT is "${env['ANDROID_ADB_SERVER_PORT']}"`,
+      {
+        hint: 'set it to a TCP port number',
+      },
+    );
   }
   return {
     dataRoot: resolve(cwd, env['CANARYTRAP_DATA'] ?? '.data'),

@@ -40,7 +40,11 @@ export class CanarytrapError extends Error {
 /** Bad input from the user: permanent, expected, never a stack trace. */
 export class InputError extends CanarytrapError {
   override readonly name = 'InputError';
-  constructor(code: string, message: string, options: Omit<CanarytrapErrorOptions, 'permanent' | 'expected'> = {}) {
+  constructor(
+    code: string,
+    message: string,
+    options: Omit<CanarytrapErrorOptions, 'permanent' | 'expected'> = {},
+  ) {
     super(code, message, { ...options, permanent: true, expected: true });
   }
 }

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { destination, pino, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -8,7 +8,7 @@ export type { Logger };
  * from the config module (CANARYTRAP_LOG_LEVEL).
  */
 export function createLogger(level = 'warn'): Logger {
-  return pino({ level, base: undefined }, pino.destination(2));
+  return pino({ level, base: undefined }, destination(2));
 }
 
 /** A logger that drops everything: for library use and tests that do not look at logs. */

@@ -9,7 +9,10 @@ export async function bootStage(context: RunContext): Promise<string> {
   const { runDir, image } = context;
   if (!runDir || !image) throw new CanarytrapError('stage-order', 'boot needs intake first');
   // Canaries are made before boot because the line-1 number is a launch setting (-phone-number).
-  context.canaries = generateCanaries({ runId: context.data.runId, perProvider: context.data.options.perProvider ?? 3 });
+  context.canaries = generateCanaries({
+    runId: context.data.runId,
+    perProvider: context.data.options.perProvider ?? 3,
+  });
   const capture = await startCapture({ runDir, logger: context.logger });
   context.capture = capture;
   context.teardown.add('capture', () => capture.stop());

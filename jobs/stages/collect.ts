@@ -9,7 +9,8 @@ import type { RunContext } from '../context.ts';
 /** Gathers what the run saw: the device's events, then every flow once the device is down. */
 export async function collectStage(context: RunContext): Promise<string> {
   const { device, capture, runDir } = context;
-  if (!device || !capture || !runDir) throw new CanarytrapError('stage-order', 'collect needs boot first');
+  if (!device || !capture || !runDir)
+    throw new CanarytrapError('stage-order', 'collect needs boot first');
   await waitForQuiet(capture, { quietMs: 1_000, maxMs: 10_000 });
   const pulled = await pullDeviceEvents(device, join(runDir, RUN_FILES.events), context.logger);
   context.events = pulled.events;

@@ -16,7 +16,10 @@ export async function correlateStage(context: RunContext): Promise<string> {
     { canaries: canaries.set, flows: context.flows, events: context.events },
     {
       onLeak: (leak) => {
-        pending.push(appendFile(leaksPath, `${JSON.stringify(leak)}\n`), context.publish({ type: 'leak', leak, at: Date.now() }));
+        pending.push(
+          appendFile(leaksPath, `${JSON.stringify(leak)}\n`),
+          context.publish({ type: 'leak', leak, at: Date.now() }),
+        );
       },
     },
   );

@@ -5,7 +5,9 @@ import type { RunContext } from '../context.ts';
 
 /** Checks and stores the image, then opens the run directory: a bad image leaves no run behind. */
 export async function intakeStage(context: RunContext): Promise<string> {
-  const image = await intakeImage(context.data.imagePath, new ImageStore(context.config.dataRoot), { logger: context.logger });
+  const image = await intakeImage(context.data.imagePath, new ImageStore(context.config.dataRoot), {
+    logger: context.logger,
+  });
   context.image = image;
   context.runDir = await createRunDir(context.config.dataRoot, context.data.runId);
   await writeJsonAtomic(join(context.runDir, RUN_FILES.inventory), image.inventory);

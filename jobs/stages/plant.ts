@@ -7,7 +7,8 @@ import type { RunContext } from '../context.ts';
 /** Plants the run's canaries on the device and reads each back; writes the canary set file. */
 export async function plantStage(context: RunContext): Promise<string> {
   const { device, canaries, runDir } = context;
-  if (!device || !canaries || !runDir) throw new CanarytrapError('stage-order', 'plant needs boot first');
+  if (!device || !canaries || !runDir)
+    throw new CanarytrapError('stage-order', 'plant needs boot first');
   await writeJsonAtomic(join(runDir, RUN_FILES.canaries), canaries.set);
   await writeJsonAtomic(join(runDir, RUN_FILES.plan), canaries.plan);
   const report = await plantCanaries(device, canaries.plan, context.logger);

@@ -12,7 +12,11 @@ export async function prepareStage(context: RunContext): Promise<string> {
     caSubjectHashOld: capture.caSubjectHashOld,
     logger: context.logger,
   });
-  const instrumentation = await startInstrumentation({ device, launcher: device.launcher, logger: context.logger });
+  const instrumentation = await startInstrumentation({
+    device,
+    launcher: device.launcher,
+    logger: context.logger,
+  });
   if (instrumentation.unavailable) context.limitations.push(instrumentation.unavailable);
   if (instrumentation.session) {
     const session = instrumentation.session;

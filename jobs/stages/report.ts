@@ -18,7 +18,8 @@ export async function reportStage(context: RunContext): Promise<string> {
 
 export function assembleReport(context: RunContext): Report {
   const { image, canaries } = context;
-  if (!image || !canaries) throw new CanarytrapError('stage-order', 'report needs intake and plant first');
+  if (!image || !canaries)
+    throw new CanarytrapError('stage-order', 'report needs intake and plant first');
   const meta = image.metadata;
   return buildReport({
     run: {

@@ -7,9 +7,44 @@ import type { Canary, CanaryKind, CanarySet } from './types.ts';
  * and every run gets new values so a leak can be tied to one run.
  */
 
-const FIRST_NAMES = ['Ilse', 'Tomasz', 'Ayodele', 'Marisol', 'Kenji', 'Oksana', 'Dariusz', 'Leilani', 'Anouk', 'Thiago'];
-const LAST_NAMES = ['Quenneville', 'Zarzycki', 'Okonkwo', 'Valderrama', 'Hoshino', 'Lysenko', 'Brzezinski', 'Kahananui', 'Vermeulen', 'Albuquerque'];
-const WORDS = ['amber', 'falcon', 'harbor', 'quartz', 'meadow', 'copper', 'violet', 'glacier', 'lantern', 'orchid', 'saffron', 'thistle'];
+const FIRST_NAMES = [
+  'Ilse',
+  'Tomasz',
+  'Ayodele',
+  'Marisol',
+  'Kenji',
+  'Oksana',
+  'Dariusz',
+  'Leilani',
+  'Anouk',
+  'Thiago',
+];
+const LAST_NAMES = [
+  'Quenneville',
+  'Zarzycki',
+  'Okonkwo',
+  'Valderrama',
+  'Hoshino',
+  'Lysenko',
+  'Brzezinski',
+  'Kahananui',
+  'Vermeulen',
+  'Albuquerque',
+];
+const WORDS = [
+  'amber',
+  'falcon',
+  'harbor',
+  'quartz',
+  'meadow',
+  'copper',
+  'violet',
+  'glacier',
+  'lantern',
+  'orchid',
+  'saffron',
+  'thistle',
+];
 
 function pick<T>(items: readonly T[]): T {
   const item = items[randomInt(items.length)];
@@ -96,7 +131,10 @@ export function generateCanaries(options: GenerateOptions): GeneratedCanaries {
   const imeiBody = `35${digits(12)}`;
   const iccidBody = `8900101${digits(11)}`;
   // Locally administered, unicast: the second hex digit of the first octet is 2, 6, a or e.
-  const mac = [`${token(1)}${pick(['2', '6', 'a', 'e'])}`, ...Array.from({ length: 5 }, () => token(2))].join(':');
+  const mac = [
+    `${token(1)}${pick(['2', '6', 'a', 'e'])}`,
+    ...Array.from({ length: 5 }, () => token(2)),
+  ].join(':');
   const latitude = randomInt(-60_000_000, 60_000_000) / 1_000_000;
   const longitude = randomInt(-170_000_000, 170_000_000) / 1_000_000;
   const identity = {
@@ -107,36 +145,65 @@ export function generateCanaries(options: GenerateOptions): GeneratedCanaries {
     androidId: add('android_id', token(16), 'Settings.Secure.ANDROID_ID'),
     serial: add('serial', `CT${token(10).toUpperCase()}`, 'hardware serial (Build.getSerial)'),
     wifiMac: add('wifi_mac', mac, 'Wi-Fi MAC address'),
-    account: add('account', `${pick(WORDS)}.${token(6)}@example.org`, 'account registered on the device'),
+    account: add(
+      'account',
+      `${pick(WORDS)}.${token(6)}@example.org`,
+      'account registered on the device',
+    ),
   };
-  add('location', `${latitude.toFixed(6)},${longitude.toFixed(6)}`, 'last known location (latitude,longitude)');
+  add(
+    'location',
+    `${latitude.toFixed(6)},${longitude.toFixed(6)}`,
+    'last known location (latitude,longitude)',
+  );
 
   const contacts: PlantPlan['contacts'] = [];
   for (let i = 0; i < n; i++) {
-    const name = add('contact_name', `${pick(FIRST_NAMES)} ${pick(LAST_NAMES)}${token(3)}`, `contact ${i + 1}`);
+    const name = add(
+      'contact_name',
+      `${pick(FIRST_NAMES)} ${pick(LAST_NAMES)}${token(3)}`,
+      `contact ${i + 1}`,
+    );
     const phone = add('phone_number', phoneNumber(usedNumbers), `phone number of contact ${i + 1}`);
     const first = name.split(' ')[0]?.toLowerCase() ?? 'contact';
     const email = add('email', `${first}.${token(6)}@example.org`, `email of contact ${i + 1}`);
     contacts.push({ name, phone, email });
   }
   const first = contacts[0];
-  if (first) first.note = add('free_text', `Note ${pick(WORDS)} ${pick(WORDS)} ${token(8)}`, 'note on contact 1');
+  if (first)
+    first.note = add(
+      'free_text',
+      `Note ${pick(WORDS)} ${pick(WORDS)} ${token(8)}`,
+      'note on contact 1',
+    );
 
   const smsInbox: PlantPlan['smsInbox'] = [];
   for (let i = 0; i < n; i++) {
     const from = add('phone_number', phoneNumber(usedNumbers), `sender of SMS ${i + 1}`);
-    const body = add('sms_body', `Your code ${digits(6)} for ${pick(WORDS)} ${token(6)}`, `body of SMS ${i + 1}`);
+    const body = add(
+      'sms_body',
+      `Your code ${digits(6)} for ${pick(WORDS)} ${token(6)}`,
+      `body of SMS ${i + 1}`,
+    );
     smsInbox.push({ from, body });
   }
   const smsSent: PlantPlan['smsSent'] = [];
   if (first) {
-    const body = add('sms_body', `Meet at ${pick(WORDS)} gate ${token(6)}`, 'body of an SMS sent to contact 1');
+    const body = add(
+      'sms_body',
+      `Meet at ${pick(WORDS)} gate ${token(6)}`,
+      'body of an SMS sent to contact 1',
+    );
     smsSent.push({ to: first.phone, body });
   }
   const calls: PlantPlan['calls'] = [];
   for (let i = 0; i < n; i++) {
     const number = add('call_number', phoneNumber(usedNumbers), `call-log entry ${i + 1}`);
-    calls.push({ number, type: ([1, 2, 3] as const)[i % 3] ?? 1, durationSeconds: 30 + randomInt(600) });
+    calls.push({
+      number,
+      type: ([1, 2, 3] as const)[i % 3] ?? 1,
+      durationSeconds: 30 + randomInt(600),
+    });
   }
   return {
     set: { version: 1, runId: options.runId, canaries },

@@ -21,7 +21,11 @@ export interface PlantReport {
  * as root, a call through `gsm call`/`gsm accept`/`gsm cancel`, location through `geo fix`,
  * identifiers through the identity file and `settings`. Then reads every one back.
  */
-export async function plantCanaries(device: Device, plan: PlantPlan, logger: Logger): Promise<PlantReport> {
+export async function plantCanaries(
+  device: Device,
+  plan: PlantPlan,
+  logger: Logger,
+): Promise<PlantReport> {
   const verified: string[] = [];
   await plantIdentity(device, plan.identity);
   const androidId = (await device.shell('settings get secure android_id')).stdout.trim();
@@ -32,21 +36,40 @@ export async function plantCanaries(device: Device, plan: PlantPlan, logger: Log
   verified.push('location: geo fix accepted');
 
   for (const contact of plan.contacts) await insertContact(device, contact);
-  const names = await queryColumn(device, 'content://com.android.contacts/raw_contacts', 'display_name');
+  const names = await queryColumn(
+    device,
+    'content://com.android.contacts/raw_contacts',
+    'display_name',
+  );
   const missingContacts = plan.contacts.filter((c) => !names.includes(c.name));
-  expect(missingContacts.length === 0, 'contacts', `missing ${missingContacts.map((c) => c.name).join(', ')}`);
+  expect(
+    missingContacts.length === 0,
+    'contacts',
+    `missing ${missingContacts.map((c) => c.name).join(', ')}`,
+  );
   verified.push(`contacts: ${plan.contacts.length}/${plan.contacts.length}`);
 
-  for (const sms of plan.smsInbox) await device.console(`sms send ${sms.from.replace(/^\+/, '')} ${sms.body}`);
+  for (const sms of plan.smsInbox)
+    await device.console(`sms send ${sms.from.replace(/^\+/, '')} ${sms.body}`);
   const now = Date.now();
   for (const sms of plan.smsSent) {
     await device.shell(
-      ['content insert --uri content://sms/sent', bind('address', 's', sms.to), bind('body', 's', sms.body), bind('type', 'i', 2), bind('date', 'l', now)].join(' '),
+      [
+        'content insert --uri content://sms/sent',
+        bind('address', 's', sms.to),
+        bind('body', 's', sms.body),
+        bind('type', 'i', 2),
+        bind('date', 'l', now),
+      ].join(' '),
     );
   }
   const bodies = await queryColumn(device, 'content://sms', 'body');
   const missingSms = [...plan.smsInbox, ...plan.smsSent].filter((s) => !bodies.includes(s.body));
-  expect(missingSms.length === 0, 'sms', `missing bodies: ${missingSms.map((s) => s.body).join(' | ')}`);
+  expect(
+    missingSms.length === 0,
+    'sms',
+    `missing bodies: ${missingSms.map((s) => s.body).join(' | ')}`,
+  );
   verified.push(`sms: ${plan.smsInbox.length} received, ${plan.smsSent.length} sent`);
 
   const [first, ...rest] = plan.calls;
@@ -68,9 +91,15 @@ export async function plantCanaries(device: Device, plan: PlantPlan, logger: Log
       ].join(' '),
     );
   }
-  const numbers = (await queryColumn(device, 'content://call_log/calls', 'number')).map((n) => n.replace(/^\+/, ''));
+  const numbers = (await queryColumn(device, 'content://call_log/calls', 'number')).map((n) =>
+    n.replace(/^\+/, ''),
+  );
   const missingCalls = plan.calls.filter((c) => !numbers.includes(c.number.replace(/^\+/, '')));
-  expect(missingCalls.length === 0, 'call log', `missing ${missingCalls.map((c) => c.number).join(', ')}`);
+  expect(
+    missingCalls.length === 0,
+    'call log',
+    `missing ${missingCalls.map((c) => c.number).join(', ')}`,
+  );
   verified.push(`call log: ${plan.calls.length}/${plan.calls.length}`);
   logger.info({ verified }, 'canaries planted');
   return { verified };
@@ -90,16 +119,32 @@ async function plantIdentity(device: Device, identity: PlantPlan['identity']): P
   await device.shell(`settings put secure android_id ${shQuote(identity.androidId)}`);
 }
 
-async function insertContact(device: Device, contact: PlantPlan['contacts'][number]): Promise<void> {
+async function insertContact(
+  device: Device,
+  contact: PlantPlan['contacts'][number],
+): Promise<void> {
   await device.shell(
-    ['content insert --uri content://com.android.contacts/raw_contacts', bind('account_type', 'n', ''), bind('account_name', 'n', '')].join(' '),
+    [
+      'content insert --uri content://com.android.contacts/raw_contacts',
+      bind('account_type', 'n', ''),
+      bind('account_name', 'n', ''),
+    ].join(' '),
   );
-  const ids = (await queryColumn(device, 'content://com.android.contacts/raw_contacts', '_id')).map(Number);
+  const ids = (await queryColumn(device, 'content://com.android.contacts/raw_contacts', '_id')).map(
+    Number,
+  );
   const rawId = Math.max(...ids);
-  if (!Number.isFinite(rawId)) throw new CanarytrapError('plant-failed', 'no raw contact id after inserting a contact');
+  if (!Number.isFinite(rawId))
+    throw new CanarytrapError('plant-failed', 'no raw contact id after inserting a contact');
   const data = (mimetype: string, value: string, extra = '') =>
     device.shell(
-      ['content insert --uri content://com.android.contacts/data', bind('raw_contact_id', 'i', rawId), bind('mimetype', 's', mimetype), bind('data1', 's', value), extra]
+      [
+        'content insert --uri content://com.android.contacts/data',
+        bind('raw_contact_id', 'i', rawId),
+        bind('mimetype', 's', mimetype),
+        bind('data1', 's', value),
+        extra,
+      ]
         .join(' ')
         .trim(),
     );
@@ -116,8 +161,12 @@ async function queryColumn(device: Device, uri: string, column: string): Promise
 
 function expect(ok: boolean, what: string, detail: string): void {
   if (!ok) {
-    throw new CanarytrapError('plant-verify-failed', `planted ${what} did not read back: ${detail}`, {
-      hint: 'the image may lack the provider or root; see the device log in the run directory',
-    });
+    throw new CanarytrapError(
+      'plant-verify-failed',
+      `planted ${what} did not read back: ${detail}`,
+      {
+        hint: 'the image may lack the provider or root; see the device log in the run directory',
+      },
+    );
   }
 }

@@ -11,7 +11,12 @@ import { action, cliRuntime } from './runtime.ts';
 import { watchRun } from './watch.ts';
 import { startWorker } from './worker.ts';
 
-async function runOne(image: string, config: Config, redisUrl: string, baselineRunId?: string): Promise<{ runId: string; code: number }> {
+async function runOne(
+  image: string,
+  config: Config,
+  redisUrl: string,
+  baselineRunId?: string,
+): Promise<{ runId: string; code: number }> {
   const resolved = await resolveImageArgument(image, config);
   const runId = newRunId();
   const queue = openAnalysisQueue(redisUrl, config.queuePrefix);
@@ -33,9 +38,14 @@ async function runOne(image: string, config: Config, redisUrl: string, baselineR
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the whole pipeline on the lab phone: runs the bundled adups-2016 image and prints its leaks')
+    .description(
+      'the whole pipeline on the lab phone: runs the bundled adups-2016 image and prints its leaks',
+    )
     .option('--with-fix', "also run the vendor's fixed image (adups-2016-fixed) and print the diff")
-    .addHelpText('after', '\nStarts a private Redis and a worker when none is configured. Exit codes: 0 done, 4 a run failed, 5 missing dependency.')
+    .addHelpText(
+      'after',
+      '\nStarts a private Redis and a worker when none is configured. Exit codes: 0 done, 4 a run failed, 5 missing dependency.',
+    )
     .action(
       action(async (flags: { withFix?: boolean }) => {
         const { config, logger } = cliRuntime();
@@ -46,8 +56,13 @@ export function registerDemo(program: Command): void {
           if (first.code !== EXIT.ok || !flags.withFix) return first.code;
           const second = await runOne('adups-2016-fixed', config, redis.url, first.runId);
           if (second.code !== EXIT.ok) return second.code;
-          const diff = diffReports(await loadReport(config, first.runId), await loadReport(config, second.runId));
-          process.stdout.write(`\n== diff ${first.runId} → ${second.runId}\n${renderDiffText(diff)}\n`);
+          const diff = diffReports(
+            await loadReport(config, first.runId),
+            await loadReport(config, second.runId),
+          );
+          process.stdout.write(
+            `\n== diff ${first.runId} → ${second.runId}\n${renderDiffText(diff)}\n`,
+          );
           return EXIT.ok;
         } finally {
           await worker.close();

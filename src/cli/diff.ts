@@ -19,7 +19,11 @@ export function registerDiff(program: Command): void {
         if (flags.format === 'json') process.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
         else if (flags.format === 'html') process.stdout.write(renderDiffHtml(diff));
         else if (flags.format === 'text') process.stdout.write(`${renderDiffText(diff)}\n`);
-        else throw new InputError('format-unknown', `--format ${flags.format} is not one of text, json, html`);
+        else
+          throw new InputError(
+            'format-unknown',
+            `--format ${flags.format} is not one of text, json, html`,
+          );
         return 0;
       }),
     );

@@ -25,7 +25,10 @@ async function exists(path: string): Promise<boolean> {
  * A path to an image, or the name of a bundled lab image (`adups-2016`), which is built into a
  * real system image on first use. A quick look refuses a wrong file before anything is queued.
  */
-export async function resolveImageArgument(argument: string, config: Config): Promise<ResolvedImage> {
+export async function resolveImageArgument(
+  argument: string,
+  config: Config,
+): Promise<ResolvedImage> {
   const asPath = resolve(argument);
   const labJson = join(LAB_IMAGES_DIR, `${argument}.json`);
   if (!(await exists(asPath)) && /^[a-z0-9][a-z0-9-]*$/.test(argument) && (await exists(labJson))) {
@@ -43,13 +46,18 @@ export async function resolveImageArgument(argument: string, config: Config): Pr
 
 export function labImageNames(): Promise<string[]> {
   return import('node:fs/promises').then(async ({ readdir }) =>
-    (await readdir(LAB_IMAGES_DIR)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort(),
+    (await readdir(LAB_IMAGES_DIR))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5))
+      .sort(),
   );
 }
 
 export function assertRunId(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(value)) {
-    throw new InputError('run-id-invalid', `"${value}" is not a run id`, { hint: 'run ids look like r20261121-0530-ab12cd' });
+    throw new InputError('run-id-invalid', `"${value}" is not a run id`, {
+      hint: 'run ids look like r20261121-0530-ab12cd',
+    });
   }
   return value;
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerCorrelate } from './correlate.ts';
 import { registerDemo } from './demo.ts';
 import { registerDiff } from './diff.ts';
 import { EXIT } from './exit-codes.ts';
@@ -9,7 +10,9 @@ import { registerWorker } from './worker.ts';
 
 const program = new Command()
   .name('canarytrap')
-  .description('Dynamic sandbox for suspect Android firmware: plants canaries, captures what leaves the device, reports every leak.')
+  .description(
+    'Dynamic sandbox for suspect Android firmware: plants canaries, captures what leaves the device, reports every leak.',
+  )
   .version('0.1.0')
   .showHelpAfterError()
   .exitOverride();
@@ -20,6 +23,7 @@ registerWatch(program);
 registerReport(program);
 registerDiff(program);
 registerDemo(program);
+registerCorrelate(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -33,9 +33,14 @@ export function leakSummary(report: Report): string {
     for (const leak of leaks) {
       const host = leak.destination.host ?? leak.destination.ip ?? '?';
       const key = `${host}|${leak.app ?? ''}|${leak.transforms.join('>')}`;
-      channels.set(key, `${host} from ${leak.app ?? 'unknown app'} via ${leak.transforms.join(' → ') || 'plain'}`);
+      channels.set(
+        key,
+        `${host} from ${leak.app ?? 'unknown app'} via ${leak.transforms.join(' → ') || 'plain'}`,
+      );
     }
-    lines.push(`  ${kind.padEnd(13)} ${String(leaks.length).padStart(3)} leak${leaks.length === 1 ? ' ' : 's'}  ${[...channels.values()].join('; ')}`);
+    lines.push(
+      `  ${kind.padEnd(13)} ${String(leaks.length).padStart(3)} leak${leaks.length === 1 ? ' ' : 's'}  ${[...channels.values()].join('; ')}`,
+    );
   }
   for (const limitation of report.limitations) lines.push(`  note: ${limitation}`);
   return lines.join('\n');

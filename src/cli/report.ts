@@ -10,7 +10,10 @@ import { leakSummary } from './render.ts';
 import { action, cliRuntime } from './runtime.ts';
 
 export async function loadReport(config: Config, runId: string): Promise<Report> {
-  return readJsonFile<Report>(join(runDirFor(config.dataRoot, runId), RUN_FILES.reportJson), `the report of run ${runId}`);
+  return readJsonFile<Report>(
+    join(runDirFor(config.dataRoot, runId), RUN_FILES.reportJson),
+    `the report of run ${runId}`,
+  );
 }
 
 export function registerReport(program: Command): void {
@@ -29,7 +32,11 @@ export function registerReport(program: Command): void {
         if (flags.format === 'json') text = `${JSON.stringify(report, null, 2)}\n`;
         else if (flags.format === 'html') text = renderReportHtml(report);
         else if (flags.format === 'text') text = `${leakSummary(report)}\n`;
-        else throw new InputError('format-unknown', `--format ${flags.format} is not one of json, html, text`);
+        else
+          throw new InputError(
+            'format-unknown',
+            `--format ${flags.format} is not one of json, html, text`,
+          );
         if (flags.output) await writeFile(flags.output, text);
         else process.stdout.write(text);
         return 0;

@@ -13,7 +13,14 @@ export function cliRuntime(): CliRuntime {
   return { config, logger: createLogger(config.logLevel) };
 }
 
-const ENVIRONMENT_CODES = new Set(['redis-missing', 'redis-not-configured', 'redis-start-failed', 'redis-start-timeout', 'adb-missing', 'tool-missing']);
+const ENVIRONMENT_CODES = new Set([
+  'redis-missing',
+  'redis-not-configured',
+  'redis-start-failed',
+  'redis-start-timeout',
+  'adb-missing',
+  'tool-missing',
+]);
 
 /** Maps an error to one line on stderr and an exit code; a stack only with CANARYTRAP_LOG_LEVEL=debug. */
 export function exitCodeFor(error: unknown): number {
@@ -26,7 +33,9 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /** Wraps a command action: errors become one line and an exit code, never a stack trace. */
-export function action<A extends unknown[]>(run: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  run: (...args: A) => Promise<number | void>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       const code = await run(...args);

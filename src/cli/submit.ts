@@ -18,14 +18,19 @@ export interface SubmitFlags {
 export function registerSubmit(program: Command): void {
   program
     .command('submit')
-    .description('queue an image for analysis: a path to an image (zip, directory, ext4, sparse) or a bundled lab image name')
+    .description(
+      'queue an image for analysis: a path to an image (zip, directory, ext4, sparse) or a bundled lab image name',
+    )
     .argument('<image>', 'image path, or a lab image name such as adups-2016')
     .option('--wait', 'follow the run live and end with its leak summary')
     .option('--baseline <run>', 'an earlier run of the same lineage this run is compared with')
     .option('--per-provider <n>', 'SMS, contacts and calls to plant of each', '3')
     .option('--advance-hours <h>', 'device-clock hours to advance while exercising', '80')
     .option('--json', 'print the run id as JSON')
-    .addHelpText('after', '\nExit codes: 0 queued (or, with --wait, finished), 3 bad image, 4 run failed, 5 no Redis/worker.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 queued (or, with --wait, finished), 3 bad image, 4 run failed, 5 no Redis/worker.',
+    )
     .action(
       action(async (image: string, flags: SubmitFlags) => {
         const { config } = cliRuntime();
@@ -36,7 +41,10 @@ export function registerSubmit(program: Command): void {
           imagePath: resolved.path,
           imageLabel: resolved.label,
           ...(flags.baseline ? { baselineRunId: flags.baseline } : {}),
-          options: { perProvider: Number(flags.perProvider ?? 3), advanceHours: Number(flags.advanceHours ?? 80) },
+          options: {
+            perProvider: Number(flags.perProvider ?? 3),
+            advanceHours: Number(flags.advanceHours ?? 80),
+          },
         };
         const queue = openAnalysisQueue(redisUrl, config.queuePrefix);
         try {
@@ -44,7 +52,11 @@ export function registerSubmit(program: Command): void {
         } finally {
           await queue.close();
         }
-        process.stdout.write(flags.json ? `${JSON.stringify({ runId: data.runId })}\n` : `queued run ${data.runId} (${resolved.label})\n`);
+        process.stdout.write(
+          flags.json
+            ? `${JSON.stringify({ runId: data.runId })}\n`
+            : `queued run ${data.runId} (${resolved.label})\n`,
+        );
         if (flags.wait) return watchRun(data.runId, { config, redisUrl });
         return 0;
       }),

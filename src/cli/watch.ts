@@ -11,7 +11,10 @@ import { leakSummary, progressLine } from './render.ts';
 import { action, cliRuntime } from './runtime.ts';
 
 /** Follows a run live; prints stage moves and each leak, then the summary and the report path. */
-export async function watchRun(runId: string, options: { config: Config; redisUrl: string; timeoutMs?: number }): Promise<number> {
+export async function watchRun(
+  runId: string,
+  options: { config: Config; redisUrl: string; timeoutMs?: number },
+): Promise<number> {
   const outcome = await followRun({
     redisUrl: options.redisUrl,
     prefix: options.config.queuePrefix,
@@ -25,22 +28,33 @@ export async function watchRun(runId: string, options: { config: Config; redisUr
   }
   const runDir = runDirFor(options.config.dataRoot, runId);
   const report = await readJsonFile<Report>(join(runDir, RUN_FILES.reportJson), 'the run report');
-  process.stdout.write(`\n${leakSummary(report)}\n\nReport: ${join(runDir, RUN_FILES.reportHtml)}\n`);
+  process.stdout.write(
+    `\n${leakSummary(report)}\n\nReport: ${join(runDir, RUN_FILES.reportHtml)}\n`,
+  );
   return EXIT.ok;
 }
 
 export function registerWatch(program: Command): void {
   program
     .command('watch')
-    .description('follow a run live: stage progress and each leak as it is found, then the leak summary')
+    .description(
+      'follow a run live: stage progress and each leak as it is found, then the leak summary',
+    )
     .argument('<run>', 'run id (as printed by submit)')
     .option('--timeout <seconds>', 'give up after this many seconds')
-    .addHelpText('after', '\nExit codes: 0 finished, 3 unknown run, 4 run failed, 5 no Redis/worker.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 finished, 3 unknown run, 4 run failed, 5 no Redis/worker.',
+    )
     .action(
       action(async (run: string, flags: { timeout?: string }) => {
         const { config } = cliRuntime();
         const redisUrl = await requireRedis(config);
-        return watchRun(assertRunId(run), { config, redisUrl, ...(flags.timeout ? { timeoutMs: Number(flags.timeout) * 1000 } : {}) });
+        return watchRun(assertRunId(run), {
+          config,
+          redisUrl,
+          ...(flags.timeout ? { timeoutMs: Number(flags.timeout) * 1000 } : {}),
+        });
       }),
     );
 }

@@ -6,7 +6,12 @@ import { ensureRedis } from '../queue/connection.ts';
 import { startAnalysisWorker, type WorkerHandle } from '../queue/worker.ts';
 import { action, cliRuntime } from './runtime.ts';
 
-export function startWorker(redisUrl: string, config: Config, logger: Logger, concurrency: number): WorkerHandle {
+export function startWorker(
+  redisUrl: string,
+  config: Config,
+  logger: Logger,
+  concurrency: number,
+): WorkerHandle {
   return startAnalysisWorker({
     redisUrl,
     config,
@@ -19,16 +24,28 @@ export function startWorker(redisUrl: string, config: Config, logger: Logger, co
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run analyses from the queue until interrupted (starts a private Redis when none is configured)')
+    .description(
+      'run analyses from the queue until interrupted (starts a private Redis when none is configured)',
+    )
     .option('--concurrency <n>', 'analyses run at once on this host', '1')
-    .addHelpText('after', '\nStops cleanly on SIGINT/SIGTERM: running devices are torn down. Exit codes: 0 stopped, 5 no Redis.')
+    .addHelpText(
+      'after',
+      '\nStops cleanly on SIGINT/SIGTERM: running devices are torn down. Exit codes: 0 stopped, 5 no Redis.',
+    )
     .action(
       action(async (flags: { concurrency: string }) => {
         const { config, logger } = cliRuntime();
         const concurrency = Number(flags.concurrency);
         const redis = await ensureRedis(config);
-        const worker = startWorker(redis.url, config, logger, Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 1);
-        process.stdout.write(`worker up (concurrency ${concurrency}), queue on ${redis.url}${redis.owned ? ' (private Redis)' : ''}\n`);
+        const worker = startWorker(
+          redis.url,
+          config,
+          logger,
+          Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 1,
+        );
+        process.stdout.write(
+          `worker up (concurrency ${concurrency}), queue on ${redis.url}${redis.owned ? ' (private Redis)' : ''}\n`,
+        );
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);

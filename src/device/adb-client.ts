@@ -51,12 +51,20 @@ export class AdbClient {
       });
     }
     if (result.timedOut) {
-      throw new CanarytrapError('adb-timeout', `adb ${args.join(' ')} did not finish within ${timeout} ms`, {
-        hint: 'the device may be hung; raise the command timeout if it is only slow',
-        details: { stdout: String(result.stdout), stderr: String(result.stderr) },
-      });
+      throw new CanarytrapError(
+        'adb-timeout',
+        `adb ${args.join(' ')} did not finish within ${timeout} ms`,
+        {
+          hint: 'the device may be hung; raise the command timeout if it is only slow',
+          details: { stdout: String(result.stdout), stderr: String(result.stderr) },
+        },
+      );
     }
-    const out = { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 };
+    const out = {
+      stdout: String(result.stdout),
+      stderr: String(result.stderr),
+      exitCode: result.exitCode ?? -1,
+    };
     if (out.exitCode !== 0 && !options.allowFailure) {
       throw new CanarytrapError(
         'adb-command-failed',

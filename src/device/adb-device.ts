@@ -57,9 +57,14 @@ export class AdbDevice implements Device {
   }
 
   async install(apkPath: string): Promise<void> {
-    const result = await this.#adb.run(['-s', this.serial, 'install', '-r', '-g', apkPath], { timeoutMs: 180_000 });
+    const result = await this.#adb.run(['-s', this.serial, 'install', '-r', '-g', apkPath], {
+      timeoutMs: 180_000,
+    });
     if (!/Success/.test(result.stdout)) {
-      throw new CanarytrapError('apk-install-failed', `installing ${apkPath} on ${this.serial}: ${firstLine(result.stdout + result.stderr)}`);
+      throw new CanarytrapError(
+        'apk-install-failed',
+        `installing ${apkPath} on ${this.serial}: ${firstLine(result.stdout + result.stderr)}`,
+      );
     }
   }
 
@@ -77,7 +82,10 @@ export class AdbDevice implements Device {
       const text = (await this.shell('getprop ro.build.version.sdk')).stdout.trim();
       const level = Number(text);
       if (!Number.isInteger(level)) {
-        throw new CanarytrapError('device-unexpected-output', `ro.build.version.sdk on ${this.serial} is "${text}"`);
+        throw new CanarytrapError(
+          'device-unexpected-output',
+          `ro.build.version.sdk on ${this.serial} is "${text}"`,
+        );
       }
       this.#apiLevel = level;
     }
@@ -85,11 +93,20 @@ export class AdbDevice implements Device {
   }
 
   async forward(remotePort: number, localPort = 0): Promise<number> {
-    const { stdout } = await this.#adb.run(['-s', this.serial, 'forward', `tcp:${localPort}`, `tcp:${remotePort}`]);
+    const { stdout } = await this.#adb.run([
+      '-s',
+      this.serial,
+      'forward',
+      `tcp:${localPort}`,
+      `tcp:${remotePort}`,
+    ]);
     // With tcp:0, adb prints the port it chose.
     const chosen = localPort === 0 ? Number(stdout.trim()) : localPort;
     if (!Number.isInteger(chosen) || chosen <= 0) {
-      throw new CanarytrapError('adb-forward-failed', `adb forward to device port ${remotePort} printed "${stdout.trim()}"`);
+      throw new CanarytrapError(
+        'adb-forward-failed',
+        `adb forward to device port ${remotePort} printed "${stdout.trim()}"`,
+      );
     }
     return chosen;
   }
@@ -107,9 +124,13 @@ export class AdbDevice implements Device {
       const id = await this.shell('id', { allowFailure: true }).catch(() => undefined);
       if (id?.stdout.includes('uid=0(')) return;
       if (Date.now() > deadline) {
-        throw new CanarytrapError('device-root-failed', `${this.serial} did not run as root within ${timeoutMs} ms after adb root`, {
-          hint: 'use a userdebug or eng image (Google APIs images without Play Store), which allow adb root',
-        });
+        throw new CanarytrapError(
+          'device-root-failed',
+          `${this.serial} did not run as root within ${timeoutMs} ms after adb root`,
+          {
+            hint: 'use a userdebug or eng image (Google APIs images without Play Store), which allow adb root',
+          },
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }

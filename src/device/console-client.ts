@@ -15,7 +15,10 @@ export interface ConsoleCommandOptions {
  * Sends one command to the emulator console (telnet-like, `OK`/`KO:` terminated replies),
  * authenticating first as the emulator requires. Resolves with the reply lines before `OK`.
  */
-export async function consoleCommand(command: string, options: ConsoleCommandOptions): Promise<string> {
+export async function consoleCommand(
+  command: string,
+  options: ConsoleCommandOptions,
+): Promise<string> {
   const token = (await readFile(options.authTokenPath, 'utf8').catch(() => '')).trim();
   const timeoutMs = options.timeoutMs ?? 10_000;
   const socket = connect(options.port, options.host ?? '127.0.0.1');
@@ -32,10 +35,14 @@ export async function consoleCommand(command: string, options: ConsoleCommandOpt
     return output;
   } catch (cause) {
     if (cause instanceof CanarytrapError) throw cause;
-    throw new CanarytrapError('console-unreachable', `emulator console on port ${options.port}: ${(cause as Error).message}`, {
-      cause,
-      hint: 'the device may have stopped; check that the console port belongs to a running device',
-    });
+    throw new CanarytrapError(
+      'console-unreachable',
+      `emulator console on port ${options.port}: ${(cause as Error).message}`,
+      {
+        cause,
+        hint: 'the device may have stopped; check that the console port belongs to a running device',
+      },
+    );
   } finally {
     clearTimeout(timer);
     socket.destroy();
@@ -70,7 +77,11 @@ class ReplyReader {
         if (line === 'OK' || line.startsWith('OK:') || line.startsWith('KO')) {
           this.buffer = lines.slice(i + 1).join('\n');
           const ok = !line.startsWith('KO');
-          return { ok, lines: lines.slice(0, i), ...(ok ? {} : { error: line.replace(/^KO:?\s*/, '') }) };
+          return {
+            ok,
+            lines: lines.slice(0, i),
+            ...(ok ? {} : { error: line.replace(/^KO:?\s*/, '') }),
+          };
         }
       }
       if (this.failure) throw this.failure;
@@ -83,9 +94,13 @@ class ReplyReader {
     this.socket.write(`${command}\r\n`);
     const reply = await this.reply();
     if (!reply.ok) {
-      throw new CanarytrapError('console-command-failed', `console "${label}" answered: ${reply.error ?? 'KO'}`, {
-        details: { command: label },
-      });
+      throw new CanarytrapError(
+        'console-command-failed',
+        `console "${label}" answered: ${reply.error ?? 'KO'}`,
+        {
+          details: { command: label },
+        },
+      );
     }
     return reply.lines.join('\n');
   }

@@ -7,21 +7,38 @@ import { LabPhoneLauncher } from './lab-phone/launcher.ts';
 /** The one place launchers are registered and chosen. */
 export function chooseLauncher(
   image: { metadata: { labImage?: boolean } },
-  context: { config: Config; adb: AdbClient; data: { options: { launcher?: 'lab-phone' | 'sdk-emulator' } } },
+  context: {
+    config: Config;
+    adb: AdbClient;
+    data: { options: { launcher?: 'lab-phone' | 'sdk-emulator' } };
+  },
 ): Launcher {
-  const wanted = context.data.options.launcher ?? (context.config.launcher === 'auto' ? undefined : context.config.launcher);
+  const wanted =
+    context.data.options.launcher ??
+    (context.config.launcher === 'auto' ? undefined : context.config.launcher);
   const lab = image.metadata.labImage === true;
   if (wanted === 'sdk-emulator' || (!wanted && !lab)) {
-    throw new CanarytrapError('emulator-unavailable', 'the SDK emulator launcher is not available in this version', {
-      permanent: true,
-      hint: 'submit a lab image, or run with CANARYTRAP_LAUNCHER=lab-phone',
-    });
+    throw new CanarytrapError(
+      'emulator-unavailable',
+      'the SDK emulator launcher is not available in this version',
+      {
+        permanent: true,
+        hint: 'submit a lab image, or run with CANARYTRAP_LAUNCHER=lab-phone',
+      },
+    );
   }
   if (!lab) {
-    throw new CanarytrapError('image-not-lab', 'the lab phone runs lab images only (images with /etc/canarytrap/lab-image.json)', {
-      permanent: true,
-      expected: true,
-    });
+    throw new CanarytrapError(
+      'image-not-lab',
+      'the lab phone runs lab images only (images with /etc/canarytrap/lab-image.json)',
+      {
+        permanent: true,
+        expected: true,
+      },
+    );
   }
-  return new LabPhoneLauncher({ adb: context.adb, consoleAuthTokenPath: context.config.consoleAuthTokenPath });
+  return new LabPhoneLauncher({
+    adb: context.adb,
+    consoleAuthTokenPath: context.config.consoleAuthTokenPath,
+  });
 }

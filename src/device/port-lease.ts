@@ -43,9 +43,13 @@ export async function leaseConsolePorts(options: LeaseOptions = {}): Promise<Por
     const release = () => (released ??= rm(lockPath, { force: true }));
     return { consolePort: port, adbPort: port + 1, release, [Symbol.asyncDispose]: release };
   }
-  throw new CanarytrapError('ports-exhausted', `no free console port pair between ${first} and ${last}`, {
-    hint: `too many devices on this host; lower worker concurrency or remove stale locks in ${lockDir}`,
-  });
+  throw new CanarytrapError(
+    'ports-exhausted',
+    `no free console port pair between ${first} and ${last}`,
+    {
+      hint: `too many devices on this host; lower worker concurrency or remove stale locks in ${lockDir}`,
+    },
+  );
 }
 
 async function tryLock(lockPath: string): Promise<boolean> {

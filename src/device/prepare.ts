@@ -31,12 +31,21 @@ export async function prepareDevice(device: Device, options: PrepareOptions): Pr
   } finally {
     await rm(local, { recursive: true, force: true });
   }
-  const method = api >= 34 ? await installViaApexBind(device, certName) : api >= 29 ? await installViaTmpfs(device, certName) : await installViaRemount(device, certName);
+  const method =
+    api >= 34
+      ? await installViaApexBind(device, certName)
+      : api >= 29
+        ? await installViaTmpfs(device, certName)
+        : await installViaRemount(device, certName);
   const check = await device.shell(`ls ${SYSTEM_CACERTS}/${certName}`, { allowFailure: true });
   if (check.exitCode !== 0) {
-    throw new CanarytrapError('ca-install-failed', `the run CA is not in ${SYSTEM_CACERTS} after ${method}`, {
-      hint: 'use a writable-system emulator image (-writable-system) or an image that allows adb root',
-    });
+    throw new CanarytrapError(
+      'ca-install-failed',
+      `the run CA is not in ${SYSTEM_CACERTS} after ${method}`,
+      {
+        hint: 'use a writable-system emulator image (-writable-system) or an image that allows adb root',
+      },
+    );
   }
   options.logger.info({ method, certName }, 'run CA installed');
   return `${SYSTEM_CACERTS}/${certName} (${method})`;
@@ -46,7 +55,9 @@ export async function prepareDevice(device: Device, options: PrepareOptions): Pr
 async function installViaRemount(device: Device, certName: string): Promise<string> {
   const remount = await device.shell('mount -o rw,remount /system', { allowFailure: true });
   if (remount.exitCode !== 0) await device.shell('mount -o rw,remount /');
-  await device.shell(`cp ${STAGING}/${certName} ${SYSTEM_CACERTS}/${certName} && chmod 644 ${SYSTEM_CACERTS}/${certName}`);
+  await device.shell(
+    `cp ${STAGING}/${certName} ${SYSTEM_CACERTS}/${certName} && chmod 644 ${SYSTEM_CACERTS}/${certName}`,
+  );
   return 'remount';
 }
 

@@ -15,12 +15,20 @@ async function prop(device: AdbDevice, key: string): Promise<string> {
 /** The real signals a booted Android gives, in the order they become true. */
 export const BOOT_SIGNALS: readonly ReadinessSignal[] = [
   { name: 'adb state "device"', probe: async (d) => (await d.state()) === 'device' },
-  { name: 'sys.boot_completed=1', probe: async (d) => (await prop(d, 'sys.boot_completed')) === '1' },
-  { name: 'init.svc.bootanim=stopped', probe: async (d) => (await prop(d, 'init.svc.bootanim')) === 'stopped' },
+  {
+    name: 'sys.boot_completed=1',
+    probe: async (d) => (await prop(d, 'sys.boot_completed')) === '1',
+  },
+  {
+    name: 'init.svc.bootanim=stopped',
+    probe: async (d) => (await prop(d, 'init.svc.bootanim')) === 'stopped',
+  },
   ...['activity', 'package', 'window'].map((service) => ({
     name: `service "${service}"`,
     probe: async (d: AdbDevice) =>
-      (await d.shell(`service check ${service}`, { allowFailure: true, timeoutMs: 5_000 })).stdout.includes(': found'),
+      (
+        await d.shell(`service check ${service}`, { allowFailure: true, timeoutMs: 5_000 })
+      ).stdout.includes(': found'),
   })),
 ];
 
@@ -47,7 +55,11 @@ export async function waitUntilBooted(
   for (const signal of signals) {
     for (;;) {
       const gone = options.aborted?.();
-      if (gone) throw new CanarytrapError('device-exited', `${device.serial} ${gone} while waiting for ${signal.name}`);
+      if (gone)
+        throw new CanarytrapError(
+          'device-exited',
+          `${device.serial} ${gone} while waiting for ${signal.name}`,
+        );
       options.signal?.throwIfAborted();
       const ok = await signal.probe(device).catch(() => false);
       if (ok) break;
@@ -55,7 +67,9 @@ export async function waitUntilBooted(
         throw new CanarytrapError(
           'emulator-boot-timeout',
           `${device.serial} did not boot within ${options.timeoutMs} ms: still waiting for ${signal.name}`,
-          { hint: 'raise the boot timeout (bootTimeoutMs) if the machine is slow, or check the device log in the run directory' },
+          {
+            hint: 'raise the boot timeout (bootTimeoutMs) if the machine is slow, or check the device log in the run directory',
+          },
         );
       }
       await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));

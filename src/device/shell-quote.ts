@@ -5,12 +5,19 @@ export function shQuote(value: string): string {
 }
 
 /** `content` tool binding: `--bind name:type:value`, quoted for the shell. */
-export function bind(name: string, type: 's' | 'i' | 'l' | 'b' | 'f' | 'd' | 'n', value: string | number | boolean): string {
+export function bind(
+  name: string,
+  type: 's' | 'i' | 'l' | 'b' | 'f' | 'd' | 'n',
+  value: string | number | boolean,
+): string {
   return `--bind ${shQuote(`${name}:${type}:${String(value)}`)}`;
 }
 
 /** Parses `content query` output: `Row: 0 a=1, b=x` lines into records (values may hold ", "). */
-export function parseContentRows(output: string, columns: readonly string[]): Array<Record<string, string>> {
+export function parseContentRows(
+  output: string,
+  columns: readonly string[],
+): Array<Record<string, string>> {
   const rows: Array<Record<string, string>> = [];
   for (const line of output.split('\n')) {
     const match = /^Row: \d+ (.*)$/.exec(line.trimEnd());

@@ -1,7 +1,10 @@
 import type { ResultPromise } from 'execa';
 
 /** SIGTERM, then SIGKILL after a grace period; resolves once the process is reaped. */
-export async function stopProcess(child: ResultPromise, options: { graceMs: number }): Promise<void> {
+export async function stopProcess(
+  child: ResultPromise,
+  options: { graceMs: number },
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
     await child.catch(() => undefined);
     return;

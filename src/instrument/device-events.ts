@@ -28,10 +28,16 @@ export async function pullDeviceEvents(
     await device.pull(DEVICE_EVENTS_PATH, local);
     const text = await readFile(local, 'utf8');
     const { events, bad } = parseEventLines(text);
-    await writeFile(destination, events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''));
+    await writeFile(
+      destination,
+      events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''),
+    );
     if (bad.length > 0) {
       logger.warn({ bad: bad.slice(0, 5) }, 'invalid event lines skipped');
-      return { events, warning: `${bad.length} instrumentation event lines were invalid and skipped (first at line ${bad[0]})` };
+      return {
+        events,
+        warning: `${bad.length} instrumentation event lines were invalid and skipped (first at line ${bad[0]})`,
+      };
     }
     return { events };
   } finally {

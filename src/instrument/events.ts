@@ -17,10 +17,29 @@ const base = {
 const b64 = z.string();
 
 export const instrumentationEventSchema = z.discriminatedUnion('type', [
-  z.object({ ...base, type: z.literal('net.connect'), host: z.string().optional(), ip: z.string(), port: z.number().int() }),
-  z.object({ ...base, type: z.literal('net.send'), ip: z.string(), port: z.number().int(), data: b64 }),
+  z.object({
+    ...base,
+    type: z.literal('net.connect'),
+    host: z.string().optional(),
+    ip: z.string(),
+    port: z.number().int(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('net.send'),
+    ip: z.string(),
+    port: z.number().int(),
+    data: b64,
+  }),
   z.object({ ...base, type: z.literal('dns.query'), name: z.string() }),
-  z.object({ ...base, type: z.literal('tls.write'), host: z.string().optional(), ip: z.string().optional(), port: z.number().int().optional(), data: b64 }),
+  z.object({
+    ...base,
+    type: z.literal('tls.write'),
+    host: z.string().optional(),
+    ip: z.string().optional(),
+    port: z.number().int().optional(),
+    data: b64,
+  }),
   z.object({ ...base, type: z.literal('tls.read'), host: z.string().optional(), data: b64 }),
   z.object({
     ...base,
@@ -42,9 +61,28 @@ export const instrumentationEventSchema = z.discriminatedUnion('type', [
     input: b64,
     output: b64,
   }),
-  z.object({ ...base, type: z.literal('crypto.digest'), algorithm: z.string(), input: b64, output: b64 }),
-  z.object({ ...base, type: z.literal('crypto.mac'), algorithm: z.string(), key: b64, input: b64, output: b64 }),
-  z.object({ ...base, type: z.literal('encode.base64'), direction: z.enum(['encode', 'decode']), input: b64, output: b64 }),
+  z.object({
+    ...base,
+    type: z.literal('crypto.digest'),
+    algorithm: z.string(),
+    input: b64,
+    output: b64,
+  }),
+  z.object({
+    ...base,
+    type: z.literal('crypto.mac'),
+    algorithm: z.string(),
+    key: b64,
+    input: b64,
+    output: b64,
+  }),
+  z.object({
+    ...base,
+    type: z.literal('encode.base64'),
+    direction: z.enum(['encode', 'decode']),
+    input: b64,
+    output: b64,
+  }),
   z.object({ ...base, type: z.literal('encode.gzip'), input: b64, output: b64.optional() }),
   z.object({
     ...base,
@@ -54,12 +92,26 @@ export const instrumentationEventSchema = z.discriminatedUnion('type', [
     /** What the read returned, as text, where it is short enough to keep. */
     value: z.string().optional(),
   }),
-  z.object({ ...base, type: z.literal('sms.send'), destination: z.string(), body: z.string().optional(), data: b64.optional() }),
+  z.object({
+    ...base,
+    type: z.literal('sms.send'),
+    destination: z.string(),
+    body: z.string().optional(),
+    data: b64.optional(),
+  }),
   z.object({ ...base, type: z.literal('exec'), command: z.string() }),
-  z.object({ ...base, type: z.literal('package.install'), target: z.string(), path: z.string().optional() }),
+  z.object({
+    ...base,
+    type: z.literal('package.install'),
+    target: z.string(),
+    path: z.string().optional(),
+  }),
   z.object({ ...base, type: z.literal('package.remove'), target: z.string() }),
 ]);
 
 export type InstrumentationEvent = z.infer<typeof instrumentationEventSchema>;
 export type InstrumentationEventType = InstrumentationEvent['type'];
-export type EventOf<T extends InstrumentationEventType> = Extract<InstrumentationEvent, { type: T }>;
+export type EventOf<T extends InstrumentationEventType> = Extract<
+  InstrumentationEvent,
+  { type: T }
+>;

@@ -25,16 +25,19 @@ export async function startInstrumentation(options: {
 }): Promise<InstrumentationStart> {
   const frida = await loadFrida();
   if (!frida.ok) {
-    const labNote = options.launcher === 'lab-phone' ? '; the lab phone reported its apps\' events itself' : '';
+    const labNote =
+      options.launcher === 'lab-phone' ? "; the lab phone reported its apps' events itself" : '';
     options.logger.warn({ reason: frida.reason }, 'instrumentation unavailable');
     return {
       unavailable: `Frida instrumentation unavailable: ${frida.reason}${labNote}`,
-      summary: options.launcher === 'lab-phone' ? 'lab phone events (no Frida)' : 'none (capture only)',
+      summary:
+        options.launcher === 'lab-phone' ? 'lab phone events (no Frida)' : 'none (capture only)',
     };
   }
   // The Frida session manager (deploy frida-server, attach, spawn gating) is not built yet.
   return {
-    unavailable: 'Frida instrumentation unavailable: the session manager is not implemented in this version',
+    unavailable:
+      'Frida instrumentation unavailable: the session manager is not implemented in this version',
     summary: 'frida present but not attached',
   };
 }

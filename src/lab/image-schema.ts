@@ -38,8 +38,18 @@ export const encodeStepSchema = z.discriminatedUnion('op', [
     keyHex: hex,
     ivHex: hex.optional(),
   }),
-  z.object({ op: z.literal('des'), mode: z.enum(['ecb', 'cbc']), keyHex: hex, ivHex: hex.optional() }),
-  z.object({ op: z.literal('3des'), mode: z.enum(['ecb', 'cbc']), keyHex: hex, ivHex: hex.optional() }),
+  z.object({
+    op: z.literal('des'),
+    mode: z.enum(['ecb', 'cbc']),
+    keyHex: hex,
+    ivHex: hex.optional(),
+  }),
+  z.object({
+    op: z.literal('3des'),
+    mode: z.enum(['ecb', 'cbc']),
+    keyHex: hex,
+    ivHex: hex.optional(),
+  }),
 ]);
 export type EncodeStep = z.infer<typeof encodeStepSchema>;
 
@@ -71,7 +81,10 @@ export const sendSchema = z.discriminatedUnion('channel', [
      * (GET) the collected fields as the query string, unencoded.
      */
     carry: z.discriminatedUnion('as', [
-      z.object({ as: z.literal('body'), contentType: z.string().default('application/octet-stream') }),
+      z.object({
+        as: z.literal('body'),
+        contentType: z.string().default('application/octet-stream'),
+      }),
       z.object({ as: z.literal('form'), field: z.string() }),
       z.object({ as: z.literal('json'), field: z.string() }),
       z.object({ as: z.literal('query') }),

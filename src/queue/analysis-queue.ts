@@ -30,10 +30,29 @@ export function openAnalysisQueue(redisUrl: string, prefix: string): QueueHandle
   };
 }
 
-export async function enqueueAnalysis(handle: QueueHandle, data: AnalysisJobData): Promise<Job<AnalysisJobData, AnalysisResult>> {
+export async function enqueueAnalysis(
+  handle: QueueHandle,
+  data: AnalysisJobData,
+): Promise<Job<AnalysisJobData, AnalysisResult>> {
   return handle.queue.add('analysis', data, { ...DEFAULT_JOB_OPTIONS, jobId: data.runId });
 }
 
-export function openQueueEvents(redisUrl: string, prefix: string): QueueEvents {
-  return new QueueEvents(ANALYSIS_QUEUE, { connection: redisConnection(redisUrl), prefix });
+export interface QueueEventsHandle {
+  events: QueueEvents;
+  close(): Promise<void>;
+}
+
+/** QueueEvents does not close a connection it was given, so the handle closes both. */
+export function openQueueEvents(redisUrl: string, prefix: string): QueueEventsHandle {
+  const connection = redisConnection(redisUrl);
+  const events = new QueueEvents(ANALYSIS_QUEUE, { connection, prefix });
+  let closed: Promise<void> | undefined;
+  return {
+    events,
+    close: () =>
+      (closed ??= (async () => {
+        await events.close();
+        connection.disconnect();
+      })()),
+  };
 }

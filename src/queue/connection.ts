@@ -43,10 +43,14 @@ export async function findRedis(config: Config): Promise<string | undefined> {
 export async function requireRedis(config: Config): Promise<string> {
   const url = await findRedis(config);
   if (!url) {
-    throw new CanarytrapError('redis-not-configured', 'no Redis is configured and no canarytrap worker is running', {
-      permanent: true,
-      hint: 'start `canarytrap worker` (it starts a private Redis) or set CANARYTRAP_REDIS_URL',
-    });
+    throw new CanarytrapError(
+      'redis-not-configured',
+      'no Redis is configured and no canarytrap worker is running',
+      {
+        permanent: true,
+        hint: 'start `canarytrap worker` (it starts a private Redis) or set CANARYTRAP_REDIS_URL',
+      },
+    );
   }
   return url;
 }
@@ -58,8 +62,11 @@ export async function ensureRedis(config: Config): Promise<RedisEndpoint> {
   const owned = await startPrivateRedis();
   const path = recordPath(config);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, JSON.stringify({ url: owned.url, pid: process.pid } satisfies RecordedRedis));
-  const stop = owned.stop;
+  await writeFile(
+    path,
+    JSON.stringify({ url: owned.url, pid: process.pid } satisfies RecordedRedis),
+  );
+  const stop = () => owned.stop();
   const wrapped: PrivateRedis = {
     url: owned.url,
     port: owned.port,

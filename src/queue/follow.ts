@@ -3,7 +3,8 @@ import { CanarytrapError } from '../errors.ts';
 import { openAnalysisQueue, openQueueEvents } from './analysis-queue.ts';
 import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from './job-data.ts';
 
-export type FollowOutcome = { status: 'completed'; result: AnalysisResult } | { status: 'failed'; reason: string };
+export type FollowOutcome =
+  { status: 'completed'; result: AnalysisResult } | { status: 'failed'; reason: string };
 
 export interface FollowOptions {
   redisUrl: string;
@@ -20,7 +21,8 @@ export interface FollowOptions {
  */
 export async function followRun(options: FollowOptions): Promise<FollowOutcome> {
   const handle = openAnalysisQueue(options.redisUrl, options.prefix);
-  const events = openQueueEvents(options.redisUrl, options.prefix);
+  const eventsHandle = openQueueEvents(options.redisUrl, options.prefix);
+  const events = eventsHandle.events;
   try {
     await events.waitUntilReady();
     const job = await Job.fromId<AnalysisJobData, AnalysisResult>(handle.queue, options.runId);
@@ -41,11 +43,14 @@ export async function followRun(options: FollowOptions): Promise<FollowOutcome> 
         resolve(outcome);
       };
       const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
-        if (jobId === options.runId && typeof data === 'object' && data !== null) options.onProgress(data as AnalysisProgress);
+        if (jobId === options.runId && typeof data === 'object' && data !== null)
+          options.onProgress(data as AnalysisProgress);
       };
       const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => {
         if (jobId !== options.runId) return;
-        const result = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as AnalysisResult;
+        const result = (
+          typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue
+        ) as AnalysisResult;
         finish({ status: 'completed', result });
       };
       const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => {
@@ -60,11 +65,23 @@ export async function followRun(options: FollowOptions): Promise<FollowOutcome> 
       events.on('completed', onCompleted);
       events.on('failed', onFailed);
       if (options.timeoutMs) {
-        timer = setTimeout(() => reject(new CanarytrapError('watch-timeout', `run ${options.runId} did not finish within ${options.timeoutMs} ms`)), options.timeoutMs);
+        timer = setTimeout(
+          () =>
+            reject(
+              new CanarytrapError(
+                'watch-timeout',
+                `run ${options.runId} did not finish within ${options.timeoutMs} ms`,
+              ),
+            ),
+          options.timeoutMs,
+        );
       }
       void job.getState().then(async (state) => {
         if (state === 'completed') {
-          const latest = await Job.fromId<AnalysisJobData, AnalysisResult>(handle.queue, options.runId);
+          const latest = await Job.fromId<AnalysisJobData, AnalysisResult>(
+            handle.queue,
+            options.runId,
+          );
           if (latest?.returnvalue) finish({ status: 'completed', result: latest.returnvalue });
         } else if (state === 'failed') {
           const latest = await Job.fromId(handle.queue, options.runId);
@@ -73,7 +90,7 @@ export async function followRun(options: FollowOptions): Promise<FollowOutcome> 
       }, reject);
     });
   } finally {
-    await events.close();
+    await eventsHandle.close();
     await handle.close();
   }
 }

@@ -26,7 +26,15 @@ export interface AnalysisOptions {
 
 /** What a job reports through BullMQ progress: stage moves and each leak as it is found. */
 export type AnalysisProgress =
-  | { type: 'stage'; stage: StageName; index: number; total: number; status: 'started' | 'done' | 'failed'; message?: string; at: number }
+  | {
+      type: 'stage';
+      stage: StageName;
+      index: number;
+      total: number;
+      status: 'started' | 'done' | 'failed';
+      message?: string;
+      at: number;
+    }
   | { type: 'leak'; leak: Leak; at: number }
   | { type: 'note'; stage: StageName; message: string; at: number };
 

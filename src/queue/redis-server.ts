@@ -42,7 +42,18 @@ export async function startPrivateRedis(options: StartRedisOptions = {}): Promis
   try {
     child = execa(
       binary,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
       { reject: false, stdio: 'ignore', cleanup: true },
     );
   } catch (cause) {
@@ -56,17 +67,25 @@ export async function startPrivateRedis(options: StartRedisOptions = {}): Promis
   for (;;) {
     if (child.exitCode !== null) {
       await rm(dir, { recursive: true, force: true });
-      throw new CanarytrapError('redis-start-failed', `${binary} exited with code ${child.exitCode} before answering`, {
-        hint: 'run it by hand to see why, or set CANARYTRAP_REDIS_URL',
-      });
+      throw new CanarytrapError(
+        'redis-start-failed',
+        `${binary} exited with code ${child.exitCode} before answering`,
+        {
+          hint: 'run it by hand to see why, or set CANARYTRAP_REDIS_URL',
+        },
+      );
     }
     if (await pingRedis(port)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
-      throw new CanarytrapError('redis-start-timeout', `redis-server did not answer on port ${port} within ${readyTimeoutMs} ms`, {
-        hint: 'check that redis-server runs on this machine, or set CANARYTRAP_REDIS_URL',
-      });
+      throw new CanarytrapError(
+        'redis-start-timeout',
+        `redis-server did not answer on port ${port} within ${readyTimeoutMs} ms`,
+        {
+          hint: 'check that redis-server runs on this machine, or set CANARYTRAP_REDIS_URL',
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

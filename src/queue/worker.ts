@@ -5,7 +5,9 @@ import { redisConnection } from './connection.ts';
 import type { AnalysisJobData, AnalysisResult } from './job-data.ts';
 import { ANALYSIS_QUEUE } from './names.ts';
 
-export type AnalysisProcessor = (job: Job<AnalysisJobData, AnalysisResult>) => Promise<AnalysisResult>;
+export type AnalysisProcessor = (
+  job: Job<AnalysisJobData, AnalysisResult>,
+) => Promise<AnalysisResult>;
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -36,7 +38,9 @@ export function startAnalysisWorker(options: WorkerOptions): WorkerHandle {
     lockDuration: options.stalledIntervalMs ?? 15_000,
     maxStalledCount: 1,
   });
-  worker.on('failed', (job, error) => options.logger.warn({ jobId: job?.id, error: error.message }, 'job failed'));
+  worker.on('failed', (job, error) =>
+    options.logger.warn({ jobId: job?.id, error: error.message }, 'job failed'),
+  );
   worker.on('error', (error) => options.logger.error({ err: error }, 'worker error'));
   let closed: Promise<void> | undefined;
   return {

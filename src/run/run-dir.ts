@@ -10,13 +10,20 @@ export function runsRoot(dataRoot: string): string {
 
 export function runDirFor(dataRoot: string, runId: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(runId)) {
-    throw new InputError('run-id-invalid', `"${runId}" is not a run id`, { hint: 'run ids look like r20261121-0530-ab12cd' });
+    throw new InputError('run-id-invalid', `"${runId}" is not a run id`, {
+      hint: 'run ids look like r20261121-0530-ab12cd',
+    });
   }
   return join(runsRoot(dataRoot), runId);
 }
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().slice(0, 16).replaceAll('-', '').replace('T', '-').replace(':', '');
+  const stamp = now
+    .toISOString()
+    .slice(0, 16)
+    .replaceAll('-', '')
+    .replace('T', '-')
+    .replace(':', '');
   return `r${stamp}-${randomBytes(3).toString('hex')}`;
 }
 

@@ -28,7 +28,10 @@ export interface AdvanceReport {
  * device in and out of doze, then moves the clock forward jump by jump, landing just past each
  * pending alarm of a suspect package (read from `dumpsys alarm`) and at least every step.
  */
-export async function advanceDeviceTime(device: Device, options: AdvanceOptions): Promise<AdvanceReport> {
+export async function advanceDeviceTime(
+  device: Device,
+  options: AdvanceOptions,
+): Promise<AdvanceReport> {
   const horizonMs = (options.horizonHours ?? 80) * 3_600_000;
   const stepMs = (options.stepHours ?? 6) * 3_600_000;
   const start = await readDeviceTime(device);
@@ -47,13 +50,21 @@ export async function advanceDeviceTime(device: Device, options: AdvanceOptions)
       (a) => options.packages.has(a.pkg) && isWallClockAlarm(a) && a.when > now,
     );
     const nextAlarm = Math.min(...alarms.map((a) => a.when));
-    const target = Math.min(end, now + stepMs, Number.isFinite(nextAlarm) ? nextAlarm + 1_000 : Infinity);
-    if (Number.isFinite(nextAlarm) && nextAlarm + 1_000 <= target) report.alarmsDue += alarms.filter((a) => a.when + 1_000 <= target).length;
+    const target = Math.min(
+      end,
+      now + stepMs,
+      Number.isFinite(nextAlarm) ? nextAlarm + 1_000 : Infinity,
+    );
+    if (Number.isFinite(nextAlarm) && nextAlarm + 1_000 <= target)
+      report.alarmsDue += alarms.filter((a) => a.when + 1_000 <= target).length;
     await setDeviceTime(device, target);
     now = target;
     report.jumps++;
     await options.settle();
-    await options.onStep?.(`device clock +${((now - start) / 3_600_000).toFixed(1)} h`, (now - start) / horizonMs);
+    await options.onStep?.(
+      `device clock +${((now - start) / 3_600_000).toFixed(1)} h`,
+      (now - start) / horizonMs,
+    );
   }
   // Periodic jobs are due again after a long jump: run them once more.
   report.jobsForced += await forceJobs(device, options);
@@ -64,7 +75,9 @@ export async function advanceDeviceTime(device: Device, options: AdvanceOptions)
 }
 
 async function forceJobs(device: Device, options: AdvanceOptions): Promise<number> {
-  const jobs = parseDumpsysJobs((await device.shell('dumpsys jobscheduler')).stdout).filter((j) => options.packages.has(j.pkg));
+  const jobs = parseDumpsysJobs((await device.shell('dumpsys jobscheduler')).stdout).filter((j) =>
+    options.packages.has(j.pkg),
+  );
   for (const job of jobs) {
     await device.shell(`cmd jobscheduler run -f ${job.pkg} ${job.jobId}`, { allowFailure: true });
   }

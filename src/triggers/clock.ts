@@ -5,7 +5,8 @@ import { CanarytrapError } from '../errors.ts';
 export async function readDeviceTime(device: Device): Promise<number> {
   const text = (await device.shell('date +%s')).stdout.trim();
   const seconds = Number(text);
-  if (!Number.isFinite(seconds)) throw new CanarytrapError('device-unexpected-output', `date +%s printed "${text}"`);
+  if (!Number.isFinite(seconds))
+    throw new CanarytrapError('device-unexpected-output', `date +%s printed "${text}"`);
   return seconds * 1000;
 }
 
@@ -20,7 +21,13 @@ function toyboxDate(ms: number): string {
  * alarms are re-evaluated at once; older releases take toybox `date -u MMDDhhmmCCYY.ss`.
  */
 export async function setDeviceTime(device: Device, ms: number): Promise<void> {
-  const viaAlarm = await device.shell(`cmd alarm set-time ${Math.round(ms)}`, { allowFailure: true });
-  if (viaAlarm.exitCode === 0 && !/unknown|not found|error/i.test(viaAlarm.stdout + viaAlarm.stderr)) return;
+  const viaAlarm = await device.shell(`cmd alarm set-time ${Math.round(ms)}`, {
+    allowFailure: true,
+  });
+  if (
+    viaAlarm.exitCode === 0 &&
+    !/unknown|not found|error/i.test(viaAlarm.stdout + viaAlarm.stderr)
+  )
+    return;
   await device.shell(`date -u ${toyboxDate(ms)}`);
 }

@@ -19,7 +19,8 @@ export interface ScheduledJob {
   uid: string;
 }
 
-const ALARM_LINE = /Alarm\{[0-9a-f]+ type (\d+) (?:when|origWhen) (-?\d+)(?: whenElapsed \S+)? ([\w.]+)\}/;
+const ALARM_LINE =
+  /Alarm\{[0-9a-f]+ type (\d+) (?:when|origWhen) (-?\d+)(?: whenElapsed \S+)? ([\w.]+)\}/;
 
 export function parseDumpsysAlarm(text: string): PendingAlarm[] {
   const alarms: PendingAlarm[] = [];
@@ -47,7 +48,12 @@ export function parseDumpsysJobs(text: string): ScheduledJob[] {
   for (const line of text.split('\n')) {
     const match = JOB_LINE.exec(line);
     if (!match) continue;
-    const job = { uid: match[1] ?? '', jobId: Number(match[2]), pkg: match[3] ?? '', service: match[4] ?? '' };
+    const job = {
+      uid: match[1] ?? '',
+      jobId: Number(match[2]),
+      pkg: match[3] ?? '',
+      service: match[4] ?? '',
+    };
     jobs.set(`${job.pkg}/${job.jobId}`, job);
   }
   return [...jobs.values()];

@@ -26,11 +26,20 @@ after(async () => {
   await world?.close();
 });
 
-async function analyse(image: string, baselineRunId?: string): Promise<{ runId: string; progress: AnalysisProgress[] }> {
+async function analyse(
+  image: string,
+  baselineRunId?: string,
+): Promise<{ runId: string; progress: AnalysisProgress[] }> {
   const resolved = await resolveImageArgument(image, world.config);
   const runId = newRunId();
   const queue = openAnalysisQueue(world.redis.url, world.config.queuePrefix);
-  await enqueueAnalysis(queue, { runId, imagePath: resolved.path, imageLabel: image, ...(baselineRunId ? { baselineRunId } : {}), options: {} });
+  await enqueueAnalysis(queue, {
+    runId,
+    imagePath: resolved.path,
+    imageLabel: image,
+    ...(baselineRunId ? { baselineRunId } : {}),
+    options: {},
+  });
   await queue.close();
   const progress: AnalysisProgress[] = [];
   const outcome = await followRun({
@@ -44,40 +53,72 @@ async function analyse(image: string, baselineRunId?: string): Promise<{ runId: 
   return { runId, progress };
 }
 
-test('adups-2016 leaks at least five canary kinds, each with host, app and transforms', { timeout: 200_000 }, async () => {
-  const { runId, progress } = await analyse('adups-2016');
-  const report = await loadReport(world.config, runId);
-  const kinds = new Set(report.leaks.map((l) => l.canary.kind));
-  assert.ok(kinds.size >= 5, `only ${[...kinds].join(', ')}`);
-  for (const kind of ['sms_body', 'contact_name', 'call_number', 'imei', 'imsi']) assert.ok(kinds.has(kind as never), `no ${kind} leak`);
-  for (const leak of report.leaks) {
-    assert.ok(leak.destination.host, `leak ${leak.id} has no host`);
-    assert.ok(leak.app, `leak ${leak.id} has no app`);
-    assert.ok(leak.transforms.length > 0, `leak ${leak.id} has no transforms`);
-  }
-  const bigdata = report.leaks.find((l) => l.canary.kind === 'sms_body' && l.destination.host === 'bigdata.adups.com');
-  assert.ok(bigdata, 'the SMS body was not found in the bigdata upload');
-  assert.equal(bigdata.app, 'com.adups.fota.sysoper');
-  assert.ok(bigdata.transforms.some((t) => t.startsWith('aes')), `transforms ${bigdata.transforms.join(' > ')}`);
-  // Leaks were published live, as they were found, and every stage reported.
-  assert.ok(progress.some((p) => p.type === 'leak'));
-  const done = progress.filter((p) => p.type === 'stage' && p.status === 'done').map((p) => (p.type === 'stage' ? p.stage : ''));
-  assert.deepEqual(done, ['intake', 'boot', 'prepare', 'plant', 'exercise', 'collect', 'correlate', 'report']);
-});
+test(
+  'adups-2016 leaks at least five canary kinds, each with host, app and transforms',
+  { timeout: 200_000 },
+  async () => {
+    const { runId, progress } = await analyse('adups-2016');
+    const report = await loadReport(world.config, runId);
+    const kinds = new Set(report.leaks.map((l) => l.canary.kind));
+    assert.ok(kinds.size >= 5, `only ${[...kinds].join(', ')}`);
+    for (const kind of ['sms_body', 'contact_name', 'call_number', 'imei', 'imsi'])
+      assert.ok(kinds.has(kind as never), `no ${kind} leak`);
+    for (const leak of report.leaks) {
+      assert.ok(leak.destination.host, `leak ${leak.id} has no host`);
+      assert.ok(leak.app, `leak ${leak.id} has no app`);
+      assert.ok(leak.transforms.length > 0, `leak ${leak.id} has no transforms`);
+    }
+    const bigdata = report.leaks.find(
+      (l) => l.canary.kind === 'sms_body' && l.destination.host === 'bigdata.adups.com',
+    );
+    assert.ok(bigdata, 'the SMS body was not found in the bigdata upload');
+    assert.equal(bigdata.app, 'com.adups.fota.sysoper');
+    assert.ok(
+      bigdata.transforms.some((t) => t.startsWith('aes')),
+      `transforms ${bigdata.transforms.join(' > ')}`,
+    );
+    // Leaks were published live, as they were found, and every stage reported.
+    assert.ok(progress.some((p) => p.type === 'leak'));
+    const done = progress
+      .filter((p) => p.type === 'stage' && p.status === 'done')
+      .map((p) => (p.type === 'stage' ? p.stage : ''));
+    assert.deepEqual(done, [
+      'intake',
+      'boot',
+      'prepare',
+      'plant',
+      'exercise',
+      'collect',
+      'correlate',
+      'report',
+    ]);
+  },
+);
 
-test('clean reports no leaks; the fixed image fixes SMS, contacts and call log but still leaks the IMEI', { timeout: 400_000 }, async () => {
-  const clean = await analyse('clean');
-  const cleanReport = await loadReport(world.config, clean.runId);
-  assert.equal(cleanReport.leaks.length, 0, JSON.stringify(cleanReport.leaks.slice(0, 2)));
-  assert.equal(cleanReport.verdict.status, 'no-leaks');
-  assert.ok(cleanReport.summary.totals.flows > 0, 'the clean image sent nothing at all: the negative control proves nothing');
+test(
+  'clean reports no leaks; the fixed image fixes SMS, contacts and call log but still leaks the IMEI',
+  { timeout: 400_000 },
+  async () => {
+    const clean = await analyse('clean');
+    const cleanReport = await loadReport(world.config, clean.runId);
+    assert.equal(cleanReport.leaks.length, 0, JSON.stringify(cleanReport.leaks.slice(0, 2)));
+    assert.equal(cleanReport.verdict.status, 'no-leaks');
+    assert.ok(
+      cleanReport.summary.totals.flows > 0,
+      'the clean image sent nothing at all: the negative control proves nothing',
+    );
 
-  const base = await analyse('adups-2016');
-  const next = await analyse('adups-2016-fixed', base.runId);
-  const diff = diffReports(await loadReport(world.config, base.runId), await loadReport(world.config, next.runId));
-  const status = new Map(diff.kinds.map((k) => [k.kind, k.status]));
-  for (const kind of ['sms_body', 'contact_name', 'call_number']) assert.equal(status.get(kind as never), 'fixed', `${kind}: ${status.get(kind as never)}`);
-  assert.equal(status.get('imei'), 'still');
-  const runs = await readdir(runsRoot(world.config.dataRoot));
-  assert.ok(runs.includes(next.runId));
-});
+    const base = await analyse('adups-2016');
+    const next = await analyse('adups-2016-fixed', base.runId);
+    const diff = diffReports(
+      await loadReport(world.config, base.runId),
+      await loadReport(world.config, next.runId),
+    );
+    const status = new Map(diff.kinds.map((k) => [k.kind, k.status]));
+    for (const kind of ['sms_body', 'contact_name', 'call_number'])
+      assert.equal(status.get(kind as never), 'fixed', `${kind}: ${status.get(kind as never)}`);
+    assert.equal(status.get('imei'), 'still');
+    const runs = await readdir(runsRoot(world.config.dataRoot));
+    assert.ok(runs.includes(next.runId));
+  },
+);

@@ -63,38 +63,57 @@ const expectedCodes: Record<string, RegExp> = {
   escaping: /zip-entry-escapes/,
 };
 
-test('canarytrap submit refuses each bad input with one line, a non-zero exit and no run directory', { timeout: 60_000 }, async () => {
-  for (const [name, path] of Object.entries(bad)) {
-    const result = await execa(process.execPath, ['bin/canarytrap.js', 'submit', path], { env: world.env, reject: false, timeout: 30_000 });
-    assert.equal(result.exitCode, 3, `${name}: exit ${result.exitCode}, stderr ${result.stderr}`);
-    const lines = result.stderr.trim().split('\n');
-    assert.equal(lines.length, 1, `${name}: ${result.stderr}`);
-    assert.match(lines[0] ?? '', expectedCodes[name] ?? /./, name);
-    const runs = await readdir(runsRoot(world.config.dataRoot)).catch(() => []);
-    assert.deepEqual(runs, [], `${name} left a run directory`);
-  }
-});
-
-test('a worker fed bad images fails each job with its code and stays up for the next', { timeout: 120_000 }, async () => {
-  const worker = startWorker(world.redis.url, world.config, silentLogger(), 1);
-  try {
-    const queue = openAnalysisQueue(world.redis.url, world.config.queuePrefix);
-    const runIds: Array<[string, string]> = [];
+test(
+  'canarytrap submit refuses each bad input with one line, a non-zero exit and no run directory',
+  { timeout: 60_000 },
+  async () => {
     for (const [name, path] of Object.entries(bad)) {
-      const runId = newRunId();
-      runIds.push([name, runId]);
-      await enqueueAnalysis(queue, { runId, imagePath: path, imageLabel: name, options: {} });
+      const result = await execa(process.execPath, ['bin/canarytrap.js', 'submit', path], {
+        env: world.env,
+        reject: false,
+        timeout: 30_000,
+      });
+      assert.equal(result.exitCode, 3, `${name}: exit ${result.exitCode}, stderr ${result.stderr}`);
+      const lines = result.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `${name}: ${result.stderr}`);
+      assert.match(lines[0] ?? '', expectedCodes[name] ?? /./, name);
+      const runs = await readdir(runsRoot(world.config.dataRoot)).catch(() => []);
+      assert.deepEqual(runs, [], `${name} left a run directory`);
     }
-    await queue.close();
-    for (const [name, runId] of runIds) {
-      const outcome = await followRun({ redisUrl: world.redis.url, prefix: world.config.queuePrefix, runId, onProgress: () => undefined, timeoutMs: 30_000 });
-      assert.equal(outcome.status, 'failed', name);
-      if (outcome.status === 'failed') assert.match(outcome.reason, expectedCodes[name] ?? /./, name);
+  },
+);
+
+test(
+  'a worker fed bad images fails each job with its code and stays up',
+  { timeout: 120_000 },
+  async () => {
+    const worker = startWorker(world.redis.url, world.config, silentLogger(), 1);
+    try {
+      const queue = openAnalysisQueue(world.redis.url, world.config.queuePrefix);
+      const runIds: Array<[string, string]> = [];
+      for (const [name, path] of Object.entries(bad)) {
+        const runId = newRunId();
+        runIds.push([name, runId]);
+        await enqueueAnalysis(queue, { runId, imagePath: path, imageLabel: name, options: {} });
+      }
+      await queue.close();
+      for (const [name, runId] of runIds) {
+        const outcome = await followRun({
+          redisUrl: world.redis.url,
+          prefix: world.config.queuePrefix,
+          runId,
+          onProgress: () => undefined,
+          timeoutMs: 30_000,
+        });
+        assert.equal(outcome.status, 'failed', name);
+        if (outcome.status === 'failed')
+          assert.match(outcome.reason, expectedCodes[name] ?? /./, name);
+      }
+      assert.equal(worker.worker.isRunning(), true);
+      const runs = await readdir(runsRoot(world.config.dataRoot)).catch(() => []);
+      assert.deepEqual(runs, [], 'a bad image left a run directory');
+    } finally {
+      await worker.close();
     }
-    assert.equal(worker.worker.isRunning(), true);
-    const runs = await readdir(runsRoot(world.config.dataRoot)).catch(() => []);
-    assert.deepEqual(runs, [], 'a bad image left a run directory');
-  } finally {
-    await worker.close();
-  }
-});
+  },
+);

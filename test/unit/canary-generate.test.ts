@@ -13,8 +13,10 @@ test('a canary set holds every kind, valid against the schema, with safe synthet
   assert.equal(luhnCheckDigit(imei.slice(0, 14)), imei[14]);
   assert.match(plan.identity.imsi, /^00101\d{10}$/);
   assert.equal(luhnCheckDigit(plan.identity.iccid.slice(0, -1)), plan.identity.iccid.at(-1));
-  for (const c of set.canaries.filter((x) => x.kind === 'phone_number' || x.kind === 'call_number')) assert.match(c.value, /^\+1[2-9]\d\d55501\d\d$/);
-  for (const c of set.canaries.filter((x) => x.kind === 'email' || x.kind === 'account')) assert.match(c.value, /@example\.org$/);
+  for (const c of set.canaries.filter((x) => x.kind === 'phone_number' || x.kind === 'call_number'))
+    assert.match(c.value, /^\+1[2-9]\d\d55501\d\d$/);
+  for (const c of set.canaries.filter((x) => x.kind === 'email' || x.kind === 'account'))
+    assert.match(c.value, /@example\.org$/);
   // Locally administered unicast MAC: bit 1 of the first octet set, bit 0 clear.
   const firstOctet = parseInt(plan.identity.wifiMac.slice(0, 2), 16);
   assert.equal(firstOctet & 0b11, 0b10);
@@ -24,7 +26,10 @@ test('a canary set holds every kind, valid against the schema, with safe synthet
 test('two runs never share a canary value', () => {
   const a = new Set(generateCanaries({ runId: 'a' }).set.canaries.map((c) => c.value));
   const b = generateCanaries({ runId: 'b' }).set.canaries.map((c) => c.value);
-  assert.deepEqual(b.filter((v) => a.has(v)), []);
+  assert.deepEqual(
+    b.filter((v) => a.has(v)),
+    [],
+  );
 });
 
 test('luhn check digits match known values', () => {

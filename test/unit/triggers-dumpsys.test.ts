@@ -30,7 +30,10 @@ test('dumpsys alarm: Android 6–12 and 13+ alarm lines', () => {
   });
   assert.equal(alarms[1]?.pkg, 'android');
   assert.equal(alarms[1]?.type, 2);
-  assert.deepEqual(parseDumpsysAlarm(ALARM_T).map((a) => [a.pkg, a.when]), [['com.example.app', 1700000000000]]);
+  assert.deepEqual(
+    parseDumpsysAlarm(ALARM_T).map((a) => [a.pkg, a.when]),
+    [['com.example.app', 1700000000000]],
+  );
 });
 
 test('dumpsys jobscheduler: registered jobs by package and id', () => {
@@ -43,6 +46,11 @@ test('dumpsys jobscheduler: registered jobs by package and id', () => {
 `;
   assert.deepEqual(parseDumpsysJobs(text), [
     { uid: 'u0a45', jobId: 7001, pkg: 'com.adups.fota', service: '.CommandJobService' },
-    { uid: '1000', jobId: 12, pkg: 'android', service: 'com.android.server.pm.BackgroundDexOptService' },
+    {
+      uid: '1000',
+      jobId: 12,
+      pkg: 'android',
+      service: 'com.android.server.pm.BackgroundDexOptService',
+    },
   ]);
 });

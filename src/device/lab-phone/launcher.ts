@@ -92,9 +92,14 @@ export class LabPhoneLauncher implements Launcher {
         }
       });
       const running = child;
-      const ready = await readReadyLine(running, request.bootTimeoutMs ?? 30_000, () => stderrLines.slice(-5).join('\n'));
+      const ready = await readReadyLine(running, request.bootTimeoutMs ?? 30_000, () =>
+        stderrLines.slice(-5).join('\n'),
+      );
       if (ready.serial !== `emulator-${lease.consolePort}`) {
-        throw new CanarytrapError('device-unexpected-output', `lab phone announced ${ready.serial}, expected emulator-${lease.consolePort}`);
+        throw new CanarytrapError(
+          'device-unexpected-output',
+          `lab phone announced ${ready.serial}, expected emulator-${lease.consolePort}`,
+        );
       }
       const device = new AdbDevice({
         adb: this.#options.adb,
@@ -104,7 +109,8 @@ export class LabPhoneLauncher implements Launcher {
       });
       await waitUntilBooted(device, {
         timeoutMs: request.bootTimeoutMs ?? 30_000,
-        aborted: () => (running.exitCode !== null ? `exited with code ${running.exitCode}` : undefined),
+        aborted: () =>
+          running.exitCode !== null ? `exited with code ${running.exitCode}` : undefined,
         ...(request.signal ? { signal: request.signal } : {}),
       });
       logger.info({ serial: device.serial }, 'lab phone booted');

@@ -10,7 +10,11 @@ export interface ReadyLine {
 }
 
 /** Waits for the lab phone's one JSON line on stdout saying it is listening. */
-export async function readReadyLine(child: ResultPromise, timeoutMs: number, recentStderr: () => string): Promise<ReadyLine> {
+export async function readReadyLine(
+  child: ResultPromise,
+  timeoutMs: number,
+  recentStderr: () => string,
+): Promise<ReadyLine> {
   const stdout = child.stdout;
   if (!stdout) throw new Error('lab phone stdout is not a pipe');
   return new Promise<ReadyLine>((resolve, reject) => {
@@ -28,24 +32,45 @@ export async function readReadyLine(child: ResultPromise, timeoutMs: number, rec
       if (newline < 0) return;
       try {
         const parsed = JSON.parse(buffer.slice(0, newline)) as Partial<ReadyLine>;
-        if (parsed.ready === true && typeof parsed.serial === 'string') finish(undefined, parsed as ReadyLine);
-        else finish(new CanarytrapError('device-unexpected-output', `lab phone printed ${buffer.slice(0, newline)}`));
+        if (parsed.ready === true && typeof parsed.serial === 'string')
+          finish(undefined, parsed as ReadyLine);
+        else
+          finish(
+            new CanarytrapError(
+              'device-unexpected-output',
+              `lab phone printed ${buffer.slice(0, newline)}`,
+            ),
+          );
       } catch (cause) {
-        finish(new CanarytrapError('device-unexpected-output', `lab phone printed "${buffer.slice(0, newline)}"`, { cause }));
+        finish(
+          new CanarytrapError(
+            'device-unexpected-output',
+            `lab phone printed "${buffer.slice(0, newline)}"`,
+            { cause },
+          ),
+        );
       }
     };
     const onExit = (code: number | null) =>
       finish(
-        new CanarytrapError('device-exited', `the lab phone exited with code ${code} before it was ready: ${recentStderr()}`, {
-          permanent: true,
-        }),
+        new CanarytrapError(
+          'device-exited',
+          `the lab phone exited with code ${code} before it was ready: ${recentStderr()}`,
+          {
+            permanent: true,
+          },
+        ),
       );
     const timer = setTimeout(
       () =>
         finish(
-          new CanarytrapError('emulator-boot-timeout', `the lab phone was not listening within ${timeoutMs} ms: ${recentStderr()}`, {
-            hint: 'raise the boot timeout (bootTimeoutMs) if the machine is slow',
-          }),
+          new CanarytrapError(
+            'emulator-boot-timeout',
+            `the lab phone was not listening within ${timeoutMs} ms: ${recentStderr()}`,
+            {
+              hint: 'raise the boot timeout (bootTimeoutMs) if the machine is slow',
+            },
+          ),
         ),
       timeoutMs,
     );

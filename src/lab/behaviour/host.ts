@@ -62,13 +62,22 @@ export interface BehaviourHost {
    */
   setAlarm(pkg: string, tag: string, firstAt: number, repeatMs: number, work: ScheduledWork): void;
   /** A periodic JobScheduler job; shows in `dumpsys jobscheduler`, runs on `cmd jobscheduler run -f`. */
-  scheduleJob(pkg: string, jobId: number, service: string, periodMs: number, work: ScheduledWork): void;
+  scheduleJob(
+    pkg: string,
+    jobId: number,
+    service: string,
+    periodMs: number,
+    work: ScheduledWork,
+  ): void;
   /** Called for each SMS that arrives through the console's `sms send`. */
   onSmsReceived(listener: (sms: SmsRecord) => void): void;
   /** Records an instrumentation event (the facts a Frida hook would have reported). */
   emit(event: InstrumentationEvent): void;
   /** The device's network: DNS server, HTTP proxy and trusted CA certificates (PEM). */
-  network(): { dnsServer: { host: string; port: number }; httpProxy: { host: string; port: number } };
+  network(): {
+    dnsServer: { host: string; port: number };
+    httpProxy: { host: string; port: number };
+  };
   trustedCaCertificates(): Promise<string[]>;
   /** A process id for the package, stable while the device runs. */
   pidOf(pkg: string): number;

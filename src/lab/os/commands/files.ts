@@ -152,16 +152,27 @@ export const basenameCommand: Command = async ({ args }) =>
 export const cp: Command = async ({ args, os }) => {
   const operands = splitFlags(args).operands;
   const [source, target] = operands;
-  if (operands.length !== 2 || source === undefined || target === undefined) return fail('cp: Need 2 arguments');
+  if (operands.length !== 2 || source === undefined || target === undefined)
+    return fail('cp: Need 2 arguments');
   try {
     const stat = await os.fs.stat(source);
     if (!stat) return fail(`cp: ${source}: No such file or directory`);
     if (isDir(stat)) return fail(`cp: ${source}: is a directory (not copied)`);
     const targetStat = await os.fs.stat(target);
-    const destination = targetStat && isDir(targetStat) ? `${target.replace(/\/$/, '')}/${source.split('/').at(-1) ?? ''}` : target;
-    await os.fs.write(destination, await os.fs.read(source), stat.mode & 0o7777, Math.floor(os.clock.now() / 1000));
+    const destination =
+      targetStat && isDir(targetStat)
+        ? `${target.replace(/\/$/, '')}/${source.split('/').at(-1) ?? ''}`
+        : target;
+    await os.fs.write(
+      destination,
+      await os.fs.read(source),
+      stat.mode & 0o7777,
+      Math.floor(os.clock.now() / 1000),
+    );
     return ok();
   } catch (error) {
-    return fail(`cp: ${target}: ${(error as { reason?: string }).reason ?? (error as Error).message}`);
+    return fail(
+      `cp: ${target}: ${(error as { reason?: string }).reason ?? (error as Error).message}`,
+    );
   }
 };

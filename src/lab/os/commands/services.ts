@@ -169,13 +169,28 @@ export const am: Command = async ({ args }) => {
 };
 
 /** System services that exist once the framework is up; readiness probes ask for these. */
-const FRAMEWORK_SERVICES = ['activity', 'package', 'window', 'alarm', 'jobscheduler', 'phone', 'isms', 'settings', 'deviceidle', 'connectivity'];
+const FRAMEWORK_SERVICES = [
+  'activity',
+  'package',
+  'window',
+  'alarm',
+  'jobscheduler',
+  'phone',
+  'isms',
+  'settings',
+  'deviceidle',
+  'connectivity',
+];
 
 /** `service check <name>` / `service list`, as servicemanager answers them. */
 export const service: Command = async ({ args, os }) => {
   const [verb, name] = args;
   const running = os.booted ? FRAMEWORK_SERVICES : [];
-  if (verb === 'check' && name) return ok(`Service ${name}: ${running.includes(name) ? 'found' : 'not found'}\n`);
-  if (verb === 'list') return ok(`Found ${running.length} services:\n${running.map((s, i) => `${i}\t${s}: [android.os.IBinder]\n`).join('')}`);
+  if (verb === 'check' && name)
+    return ok(`Service ${name}: ${running.includes(name) ? 'found' : 'not found'}\n`);
+  if (verb === 'list')
+    return ok(
+      `Found ${running.length} services:\n${running.map((s, i) => `${i}\t${s}: [android.os.IBinder]\n`).join('')}`,
+    );
   return fail('Usage: service [-h|-?]\n       service list\n       service check SERVICE\n', 1);
 };
