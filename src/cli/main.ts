@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCorrelate } from './correlate.ts';
 import { registerDemo } from './demo.ts';
 import { registerDiff } from './diff.ts';
+import { registerLab } from './lab.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerReport } from './report.ts';
 import { registerSubmit } from './submit.ts';
@@ -24,6 +25,7 @@ registerReport(program);
 registerDiff(program);
 registerDemo(program);
 registerCorrelate(program);
+registerLab(program);
 
 try {
   await program.parseAsync(process.argv);
