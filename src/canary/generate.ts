@@ -161,7 +161,7 @@ export function generateCanaries(options: GenerateOptions): GeneratedCanaries {
   for (let i = 0; i < n; i++) {
     const name = add(
       'contact_name',
-      `${pick(FIRST_NAMES)} ${pick(LAST_NAMES)}${token(3)}`,
+      `${pick(FIRST_NAMES)} ${pick(LAST_NAMES)}${token(6)}`,
       `contact ${i + 1}`,
     );
     const phone = add('phone_number', phoneNumber(usedNumbers), `phone number of contact ${i + 1}`);

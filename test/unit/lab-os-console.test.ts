@@ -1,43 +1,9 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { labImageSchema } from '../../src/lab/image-schema.ts';
-import { createLabDevice, type LabDevice } from '../../src/lab/os/index.ts';
-import { silentLogger } from '../../src/log.ts';
+import { type LabDevice } from '../../src/lab/os/index.ts';
+import { makeLabDevice } from '../support/lab-device.ts';
 
-async function makeDevice(t: TestContext): Promise<LabDevice> {
-  const root = await mkdtemp(join(tmpdir(), 'lab-os-console-'));
-  const image = labImageSchema.parse(
-    JSON.parse(await readFile('images/lab/adups-2016.json', 'utf8')),
-  );
-  const systemDir = join(root, 'system');
-  await mkdir(join(systemDir, 'etc'), { recursive: true });
-  await writeFile(join(systemDir, 'build.prop'), 'ro.build.display.id=TEST_BUILD\n');
-  const device = createLabDevice({
-    image,
-    buildProp: { 'ro.build.display.id': 'TEST_BUILD' },
-    rootDir: root,
-    systemDir,
-    consolePort: 5584,
-    avdName: 'lab_test',
-    network: {
-      dnsServer: { host: '127.0.0.1', port: 5353 },
-      httpProxy: { host: '127.0.0.1', port: 8080 },
-    },
-    logger: silentLogger(),
-    onKill: async () => undefined,
-    bootDelayMs: 20,
-  });
-  await device.os.fs.init();
-  device.os.start();
-  t.after(async () => {
-    await device.os.close();
-    await rm(root, { recursive: true, force: true });
-  });
-  return device;
-}
+const makeDevice = makeLabDevice;
 
 function runner(device: LabDevice) {
   return async (line: string, root = false, stdin?: Buffer) => {
