@@ -22,13 +22,21 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function registerCorrelate(program: Command): void {
   program
     .command('correlate')
-    .description('find canaries in captures made anywhere: pcap/pcapng, HAR and instrumentation events')
+    .description(
+      'find canaries in captures made anywhere: pcap/pcapng, HAR and instrumentation events',
+    )
     .requiredOption('--canaries <set.json>', 'the canary set file of the run')
     .option('--pcap <file>', 'a pcap or pcapng capture (repeatable)', collect, [])
     .option('--har <file>', 'a HAR 1.2 file (repeatable)', collect, [])
     .option('--events <file>', 'instrumentation events, JSON Lines (repeatable)', collect, [])
-    .option('--keylog <file>', 'TLS key log (not implemented yet: TLS stays opaque, with a warning)')
-    .option('--baseline-canaries <set.json>', 'canary set of a baseline run of the same image (differential mode)')
+    .option(
+      '--keylog <file>',
+      'TLS key log (not implemented yet: TLS stays opaque, with a warning)',
+    )
+    .option(
+      '--baseline-canaries <set.json>',
+      'canary set of a baseline run of the same image (differential mode)',
+    )
     .option('--baseline-pcap <file>', 'baseline capture (repeatable)', collect, [])
     .option('--baseline-har <file>', 'baseline HAR (repeatable)', collect, [])
     .option('--json <out.json>', 'write the leaks and warnings as JSON')
@@ -36,7 +44,9 @@ export function registerCorrelate(program: Command): void {
     .action(
       action(async (flags: CorrelateFlags) => {
         if (flags.pcap.length + flags.har.length + flags.events.length === 0) {
-          throw new InputError('correlate-no-input', 'nothing to search', { hint: 'give at least one --pcap, --har or --events file' });
+          throw new InputError('correlate-no-input', 'nothing to search', {
+            hint: 'give at least one --pcap, --har or --events file',
+          });
         }
         const result = await correlateFiles({
           canariesPath: flags.canaries,
@@ -45,12 +55,20 @@ export function registerCorrelate(program: Command): void {
           events: flags.events,
           ...(flags.keylog ? { keylog: flags.keylog } : {}),
           ...(flags.baselineCanaries
-            ? { baseline: { canariesPath: flags.baselineCanaries, pcap: flags.baselinePcap, har: flags.baselineHar } }
+            ? {
+                baseline: {
+                  canariesPath: flags.baselineCanaries,
+                  pcap: flags.baselinePcap,
+                  har: flags.baselineHar,
+                },
+              }
             : {}),
         });
         for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
         for (const leak of result.leaks) process.stdout.write(`${leakLine(leak)}\n`);
-        process.stdout.write(`${result.leaks.length} leaks, ${result.opaque.length} opaque flows\n`);
+        process.stdout.write(
+          `${result.leaks.length} leaks, ${result.opaque.length} opaque flows\n`,
+        );
         if (flags.json) await writeFile(flags.json, `${JSON.stringify(result, null, 2)}\n`);
         return 0;
       }),

@@ -12,24 +12,41 @@ import { resolveImageArgument } from './image-argument.ts';
 import { action, cliRuntime } from './runtime.ts';
 
 export function registerLab(program: Command): void {
-  const lab = program.command('lab').description('the lab phone: the emulator stand-in that runs lab images');
+  const lab = program
+    .command('lab')
+    .description('the lab phone: the emulator stand-in that runs lab images');
   lab
     .command('start')
-    .description('run a lab phone in the foreground until interrupted, for trying adb and other tools against it')
+    .description(
+      'run a lab phone in the foreground until interrupted, for trying adb and other tools against it',
+    )
     .argument('<image>', 'a lab image name (adups-2016) or a built lab system image')
-    .option('--console-port <n>', 'even console port (adb port is n+1); default: the first free pair from 5554')
-    .addHelpText('after', '\nIts traffic goes to a private DNS sinkhole and interception proxy, printed at start. Exit codes: 0 stopped, 3 bad image.')
+    .option(
+      '--console-port <n>',
+      'even console port (adb port is n+1); default: the first free pair from 5554',
+    )
+    .addHelpText(
+      'after',
+      '\nIts traffic goes to a private DNS sinkhole and interception proxy, printed at start. Exit codes: 0 stopped, 3 bad image.',
+    )
     .action(
       action(async (image: string, flags: { consolePort?: string }) => {
         const { config, logger } = cliRuntime();
         const resolved = await resolveImageArgument(image, config);
-        const stored = await intakeImage(resolved.path, new ImageStore(config.dataRoot), { logger });
+        const stored = await intakeImage(resolved.path, new ImageStore(config.dataRoot), {
+          logger,
+        });
         if (!stored.metadata.labImage) {
-          throw new InputError('image-not-lab', `${resolved.label} is not a lab image`, { hint: 'the lab phone runs images with /etc/canarytrap/lab-image.json' });
+          throw new InputError('image-not-lab', `${resolved.label} is not a lab image`, {
+            hint: 'the lab phone runs images with /etc/canarytrap/lab-image.json',
+          });
         }
         const explicit = flags.consolePort === undefined ? undefined : Number(flags.consolePort);
         if (explicit !== undefined && (!Number.isInteger(explicit) || explicit % 2 !== 0)) {
-          throw new InputError('console-port-invalid', `--console-port ${flags.consolePort} is not an even port number`);
+          throw new InputError(
+            'console-port-invalid',
+            `--console-port ${flags.consolePort} is not an even port number`,
+          );
         }
         const lease = explicit === undefined ? await leaseConsolePorts() : undefined;
         const consolePort = explicit ?? lease?.consolePort ?? 5554;
