@@ -40,6 +40,7 @@ export async function processAnalysis(
   deps: AnalysisDeps,
 ): Promise<AnalysisResult> {
   const jobId = job.id ?? job.data.runId;
+  const jobLogger = deps.logger.child({ jobId, runId: job.data.runId });
   const context: RunContext = {
     data: job.data,
     jobId,
@@ -47,7 +48,7 @@ export async function processAnalysis(
     adb: new AdbClient({ adbPath: deps.config.adbPath, serverPort: deps.config.adbServerPort }),
     teardown: new Teardown(),
     startedAt: Date.now(),
-    logger: deps.logger.child({ jobId, runId: job.data.runId }),
+    logger: jobLogger,
     publish: (progress: AnalysisProgress) => job.updateProgress(progress),
     flows: [],
     events: [],
@@ -57,8 +58,11 @@ export async function processAnalysis(
   };
   try {
     for (const [index, stage] of PIPELINE.entries()) {
-      const logger = context.logger;
-      context.logger = logger.child({ stage: stage.name });
+      // Every stage logs with jobId, stage and (once booted) the device bound.
+      context.logger = jobLogger.child({
+        stage: stage.name,
+        ...(context.device ? { device: context.device.serial } : {}),
+      });
       const startedAt = Date.now();
       await context.publish({
         type: 'stage',
@@ -105,8 +109,6 @@ export async function processAnalysis(
           at: Date.now(),
         });
         throw error;
-      } finally {
-        context.logger = logger.child({ stage: undefined });
       }
       if (context.runDir) await writeRecord(context, job, 'running');
     }

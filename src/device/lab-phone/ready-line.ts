@@ -22,7 +22,7 @@ export async function readReadyLine(
     const finish = (error: Error | undefined, line?: ReadyLine) => {
       clearTimeout(timer);
       stdout.off('data', onData);
-      void child.off?.('exit', onExit);
+      child.off('exit', onExit);
       if (error) reject(error);
       else if (line) resolve(line);
     };
