@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InputError } from './errors.ts';
 
 /**
@@ -26,7 +27,17 @@ export interface Config {
   logLevel: string;
   /** The emulator console auth token file: `$HOME/.emulator_console_auth_token`, as the emulator and adb use it. */
   consoleAuthTokenPath: string;
+  /** Token of the HTTP API (`canarytrap serve`). `CANARYTRAP_API_TOKEN`; unset: generated on first start and kept at `<dataRoot>/api-token`. */
+  apiToken: string | undefined;
+  /** Directories the HTTP API may read images from by path. `CANARYTRAP_ALLOWED_ROOTS` (path-delimiter separated), default the data root and the bundled lab images. */
+  allowedRoots: string[];
+  /** Largest image the HTTP API accepts as an upload, bytes. `CANARYTRAP_UPLOAD_LIMIT_MB`, default 4096 MB. */
+  uploadLimitBytes: number;
+  /** How soon a job whose worker died (SIGKILL, crash) goes to another worker, ms: BullMQ's stalled-job check interval and job lock duration. `CANARYTRAP_STALLED_INTERVAL_MS`, default 15000, at least 1000. */
+  stalledIntervalMs: number;
 }
+
+const LAB_IMAGES_ROOT = fileURLToPath(new URL('../images/lab', import.meta.url));
 
 type Env = Record<string, string | undefined>;
 
@@ -47,8 +58,26 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       },
     );
   }
+  const uploadLimitMb = Number(env['CANARYTRAP_UPLOAD_LIMIT_MB'] ?? 4096);
+  if (!Number.isFinite(uploadLimitMb) || uploadLimitMb <= 0) {
+    throw new InputError(
+      'config-invalid',
+      `CANARYTRAP_UPLOAD_LIMIT_MB is "${env['CANARYTRAP_UPLOAD_LIMIT_MB']}"`,
+      { hint: 'set it to a positive number of megabytes' },
+    );
+  }
+  const stalledIntervalMs = Number(env['CANARYTRAP_STALLED_INTERVAL_MS'] ?? 15_000);
+  if (!Number.isInteger(stalledIntervalMs) || stalledIntervalMs < 1_000) {
+    throw new InputError(
+      'config-invalid',
+      `CANARYTRAP_STALLED_INTERVAL_MS is "${env['CANARYTRAP_STALLED_INTERVAL_MS']}"`,
+      { hint: 'set it to a whole number of milliseconds, 1000 or more' },
+    );
+  }
+  const dataRoot = resolve(cwd, env['CANARYTRAP_DATA'] ?? '.data');
+  const roots = env['CANARYTRAP_ALLOWED_ROOTS'];
   return {
-    dataRoot: resolve(cwd, env['CANARYTRAP_DATA'] ?? '.data'),
+    dataRoot,
     redisUrl: env['CANARYTRAP_REDIS_URL'] ?? env['REDIS_URL'] ?? undefined,
     queuePrefix: env['CANARYTRAP_QUEUE_PREFIX'] ?? 'canarytrap',
     adbPath: env['CANARYTRAP_ADB'] ?? 'adb',
@@ -58,6 +87,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     launcher,
     logLevel: env['CANARYTRAP_LOG_LEVEL'] ?? 'warn',
     consoleAuthTokenPath: consoleAuthTokenPath(env),
+    apiToken: env['CANARYTRAP_API_TOKEN'] || undefined,
+    allowedRoots: roots
+      ? roots
+          .split(delimiter)
+          .filter((r) => r.length > 0)
+          .map((r) => resolve(cwd, r))
+      : [dataRoot, LAB_IMAGES_ROOT],
+    uploadLimitBytes: Math.floor(uploadLimitMb * 1024 * 1024),
+    stalledIntervalMs,
   };
 }
 

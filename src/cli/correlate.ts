@@ -29,10 +29,7 @@ export function registerCorrelate(program: Command): void {
     .option('--pcap <file>', 'a pcap or pcapng capture (repeatable)', collect, [])
     .option('--har <file>', 'a HAR 1.2 file (repeatable)', collect, [])
     .option('--events <file>', 'instrumentation events, JSON Lines (repeatable)', collect, [])
-    .option(
-      '--keylog <file>',
-      'TLS key log (not implemented yet: TLS stays opaque, with a warning)',
-    )
+    .option('--keylog <file>', 'NSS key log (SSLKEYLOGFILE) to decrypt TLS in the pcaps')
     .option(
       '--baseline-canaries <set.json>',
       'canary set of a baseline run of the same image (differential mode)',

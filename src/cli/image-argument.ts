@@ -1,57 +1,12 @@
-import { access } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Config } from '../config.ts';
 import { InputError } from '../errors.ts';
-import { buildLabImage } from '../intake/lab-build/build-lab-image.ts';
-import { sniffImage } from '../intake/sniff.ts';
-import { openZipChecked } from '../intake/zip-safe.ts';
 
-export const LAB_IMAGES_DIR = fileURLToPath(new URL('../../images/lab', import.meta.url));
-
-export interface ResolvedImage {
-  path: string;
-  label: string;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/**
- * A path to an image, or the name of a bundled lab image (`adups-2016`), which is built into a
- * real system image on first use. A quick look refuses a wrong file before anything is queued.
- */
-export async function resolveImageArgument(
-  argument: string,
-  config: Config,
-): Promise<ResolvedImage> {
-  const asPath = resolve(argument);
-  const labJson = join(LAB_IMAGES_DIR, `${argument}.json`);
-  if (!(await exists(asPath)) && /^[a-z0-9][a-z0-9-]*$/.test(argument) && (await exists(labJson))) {
-    const built = await buildLabImage(labJson, join(config.dataRoot, 'cache', 'lab-images'));
-    return { path: built.zipPath, label: argument };
-  }
-  const kind = await sniffImage(asPath);
-  if (kind === 'zip') {
-    // The central directory is read in full so an entry escaping its directory is refused now.
-    const zip = await openZipChecked(asPath, basename(asPath));
-    await zip[Symbol.asyncDispose]();
-  }
-  return { path: asPath, label: basename(asPath) };
-}
-
-export function labImageNames(): Promise<string[]> {
-  return import('node:fs/promises').then(async ({ readdir }) =>
-    (await readdir(LAB_IMAGES_DIR))
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => f.slice(0, -5))
-      .sort(),
-  );
-}
+// The image checks live in src/run so the HTTP API runs the very same ones.
+export {
+  LAB_IMAGES_DIR,
+  labImageNames,
+  resolveImageArgument,
+  type ResolvedImage,
+} from '../run/image-argument.ts';
 
 export function assertRunId(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(value)) {

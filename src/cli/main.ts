@@ -2,9 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { registerCorrelate } from './correlate.ts';
 import { registerDemo } from './demo.ts';
 import { registerDiff } from './diff.ts';
+import { registerDoctor } from './doctor.ts';
+import { registerInspect } from './inspect.ts';
 import { registerLab } from './lab.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerReport } from './report.ts';
+import { registerRerun } from './rerun.ts';
+import { registerServe } from './serve.ts';
 import { registerSubmit } from './submit.ts';
 import { registerWatch } from './watch.ts';
 import { registerWorker } from './worker.ts';
@@ -23,9 +27,13 @@ registerWorker(program);
 registerWatch(program);
 registerReport(program);
 registerDiff(program);
+registerRerun(program);
+registerServe(program);
 registerDemo(program);
 registerCorrelate(program);
 registerLab(program);
+registerInspect(program);
+registerDoctor(program);
 
 try {
   await program.parseAsync(process.argv);

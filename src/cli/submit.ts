@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { enqueueAnalysis, openAnalysisQueue } from '../queue/analysis-queue.ts';
 import { requireRedis } from '../queue/connection.ts';
-import type { AnalysisJobData } from '../queue/job-data.ts';
-import { newRunId } from '../run/run-dir.ts';
-import { resolveImageArgument } from './image-argument.ts';
+import { analysisJobData, resolveImageArgument } from '../run/image-argument.ts';
 import { action, cliRuntime } from './runtime.ts';
 import { watchRun } from './watch.ts';
 
@@ -36,16 +34,13 @@ export function registerSubmit(program: Command): void {
         const { config } = cliRuntime();
         const resolved = await resolveImageArgument(image, config);
         const redisUrl = await requireRedis(config);
-        const data: AnalysisJobData = {
-          runId: newRunId(),
-          imagePath: resolved.path,
-          imageLabel: resolved.label,
+        const data = analysisJobData(resolved, {
           ...(flags.baseline ? { baselineRunId: flags.baseline } : {}),
           options: {
             perProvider: Number(flags.perProvider ?? 3),
             advanceHours: Number(flags.advanceHours ?? 80),
           },
-        };
+        });
         const queue = openAnalysisQueue(redisUrl, config.queuePrefix);
         try {
           await enqueueAnalysis(queue, data);

@@ -7,6 +7,7 @@ import { correlate } from './correlate.ts';
 import { readEventsJsonl } from './readers/events-jsonl.ts';
 import { readHar } from './readers/har.ts';
 import { readPcap } from './readers/pcap.ts';
+import { readKeyLog } from './readers/tls-keylog.ts';
 import type { CorrelateOptions, CorrelationResult } from './result.ts';
 
 /** Captures of one run as files, the way `canarytrap correlate` takes them. */
@@ -15,7 +16,7 @@ export interface CaptureFiles {
   pcap?: string[];
   har?: string[];
   events?: string[];
-  /** NSS key log for TLS in the pcaps. Not used yet: such flows are reported as opaque. */
+  /** NSS key log: TLS sessions in the pcaps that it has secrets for are decrypted. */
   keylog?: string;
 }
 
@@ -62,8 +63,10 @@ async function readCaptures(
   const canaries = await readCanarySet(files.canariesPath);
   const flows: Flow[] = [];
   const events: InstrumentationEvent[] = [];
+  const keyLog = files.keylog !== undefined ? await readKeyLog(files.keylog) : undefined;
+  if (keyLog) warnings.push(...keyLog.warnings);
   for (const path of files.pcap ?? []) {
-    const read = await readPcap(path);
+    const read = await readPcap(path, keyLog ? { keyLog: keyLog.keys } : {});
     flows.push(...read.flows);
     warnings.push(...read.warnings);
   }
@@ -77,10 +80,6 @@ async function readCaptures(
     events.push(...read.events);
     warnings.push(...read.warnings);
   }
-  if (files.keylog !== undefined)
-    warnings.push(
-      `${files.keylog}: TLS decryption with a key log is not implemented yet; TLS flows are reported as opaque`,
-    );
   return { canaries, flows, events };
 }
 

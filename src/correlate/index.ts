@@ -9,7 +9,8 @@ export {
   type CaptureFiles,
   type CorrelateFilesInput,
 } from './files.ts';
-export { readPcap, type CaptureReadResult } from './readers/pcap.ts';
+export { readPcap, type CaptureReadResult, type PcapReadOptions } from './readers/pcap.ts';
+export { parseKeyLog, readKeyLog, type KeyLog } from './readers/tls-keylog.ts';
 export { readHar } from './readers/har.ts';
 export { readEventsJsonl, type EventsReadResult } from './readers/events-jsonl.ts';
 export { scanBytes, scanStream, type StreamScanResult } from './stream-scan.ts';

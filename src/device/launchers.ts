@@ -3,6 +3,7 @@ import { CanarytrapError } from '../errors.ts';
 import type { AdbClient } from './adb-client.ts';
 import type { Launcher } from './device.ts';
 import { LabPhoneLauncher } from './lab-phone/launcher.ts';
+import { SdkEmulatorLauncher } from './sdk-emulator/launcher.ts';
 
 /** The one place launchers are registered and chosen. */
 export function chooseLauncher(
@@ -18,14 +19,12 @@ export function chooseLauncher(
     (context.config.launcher === 'auto' ? undefined : context.config.launcher);
   const lab = image.metadata.labImage === true;
   if (wanted === 'sdk-emulator' || (!wanted && !lab)) {
-    throw new CanarytrapError(
-      'emulator-unavailable',
-      'the SDK emulator launcher is not available in this version',
-      {
-        permanent: true,
-        hint: 'submit a lab image, or run with CANARYTRAP_LAUNCHER=lab-phone',
-      },
-    );
+    // Its launch() fails with `emulator-unavailable` and unavailableReason() when it cannot run the image.
+    return new SdkEmulatorLauncher({
+      adb: context.adb,
+      androidHome: context.config.androidHome,
+      consoleAuthTokenPath: context.config.consoleAuthTokenPath,
+    });
   }
   if (!lab) {
     throw new CanarytrapError(

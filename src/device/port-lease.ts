@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,8 @@ import { CanarytrapError } from '../errors.ts';
 /**
  * Console/adb port pairs leased across every process on this host, so several workers never
  * boot two devices on one port. A lease is a lock file created with O_EXCL holding the owner's
- * pid; a lease whose owner died is taken over.
+ * pid. Leases whose owner died (a worker killed with SIGKILL) are removed whenever a new lease
+ * is taken, not only when their own port comes up, so none stays behind.
  */
 export interface PortLease extends AsyncDisposable {
   readonly consolePort: number;
@@ -32,6 +33,7 @@ export async function leaseConsolePorts(options: LeaseOptions = {}): Promise<Por
   const first = options.first ?? 5554;
   const last = options.last ?? 5682;
   await mkdir(lockDir, { recursive: true });
+  await removeStaleLocks(lockDir);
   for (let port = first; port + 1 <= last + 1; port += 2) {
     const lockPath = join(lockDir, `${port}.lock`);
     if (!(await tryLock(lockPath))) continue;
@@ -61,12 +63,36 @@ async function tryLock(lockPath: string): Promise<boolean> {
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) return false;
+      if (!(await lockIsStale(lockPath))) return false;
       await rm(lockPath, { force: true });
     }
   }
   return false;
+}
+
+/** How long a lock file may stay empty: its owner writes its pid right after creating it. */
+const EMPTY_LOCK_GRACE_MS = 5_000;
+
+/**
+ * A lock is stale when its owner is dead, or when it stayed empty past the grace period (the
+ * owner died between creating it and writing its pid). A young empty lock is being taken now.
+ */
+async function lockIsStale(lockPath: string): Promise<boolean> {
+  const text = await readFile(lockPath, 'utf8').catch(() => undefined);
+  // Gone already: nothing to take over, and retrying the O_EXCL create is safe.
+  if (text === undefined) return true;
+  const owner = Number(text.trim());
+  if (Number.isInteger(owner) && owner > 0) return !processAlive(owner);
+  const info = await stat(lockPath).catch(() => undefined);
+  return info !== undefined && Date.now() - info.mtimeMs > EMPTY_LOCK_GRACE_MS;
+}
+
+async function removeStaleLocks(lockDir: string): Promise<void> {
+  for (const name of await readdir(lockDir)) {
+    if (!/^\d+\.lock$/.test(name)) continue;
+    const lockPath = join(lockDir, name);
+    if (await lockIsStale(lockPath)) await rm(lockPath, { force: true });
+  }
 }
 
 export function processAlive(pid: number): boolean {

@@ -87,8 +87,11 @@ export const instrumentationEventSchema = z.discriminatedUnion('type', [
   z.object({
     ...base,
     type: z.literal('source.read'),
-    /** A content URI (`content://sms/inbox`) or a getter (`TelephonyManager.getImei`). */
-    source: z.string(),
+    /**
+     * What was read: a content URI (`content://sms/inbox`) or a getter
+     * (`TelephonyManager.getImei`). Named `from` so it does not shadow the base `source`.
+     */
+    from: z.string(),
     /** What the read returned, as text, where it is short enough to keep. */
     value: z.string().optional(),
   }),

@@ -1,6 +1,16 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { PlantPlan } from '../canary/generate.ts';
 import type { LauncherName, RunningDevice } from '../device/device.ts';
+import { describeError } from '../errors.ts';
+import type { InventoryApp } from '../intake/inventory/types.ts';
 import type { Logger } from '../log.ts';
+import { planAttachTargets } from './attach-plan.ts';
+import { ProcessAttacher } from './attacher.ts';
+import { EventQueue } from './event-queue.ts';
+import type { FridaApi } from './frida-api.ts';
 import { loadFrida } from './frida-loader.ts';
+import { deployFridaServer } from './frida-server.ts';
 
 export interface InstrumentationSession {
   stop(): Promise<void>;
@@ -13,31 +23,120 @@ export interface InstrumentationStart {
   summary: string;
 }
 
+export interface InstrumentationOptions {
+  device: RunningDevice;
+  launcher: LauncherName;
+  logger: Logger;
+  /** config.fridaServerDir: holds `frida-server-<abi>`. */
+  fridaServerDir?: string;
+  /** The run's events file; agents' events are appended to it. */
+  eventsPath?: string;
+  /** The image's pre-installed apps, from which the processes to hook are chosen. */
+  inventoryApps?: readonly InventoryApp[];
+  /** The job's own choice of packages to hook, instead of the inventory's. */
+  packages?: readonly string[];
+  /** The run's canary identity: what identifier getters answer. */
+  identity?: PlantPlan['identity'];
+  /** The agent bundle; default hooks/dist/all.js (`npm run build:hooks`). */
+  agentPath?: string;
+  /** Module name for frida-node; tests point it elsewhere. */
+  fridaModule?: string;
+}
+
+const DEFAULT_AGENT = fileURLToPath(new URL('../../hooks/dist/all.js', import.meta.url));
+
 /**
  * Starts Frida instrumentation on the device where frida-node and a frida-server are at hand.
  * Where they are not, the run goes on with capture only and says so. The lab phone states its
  * own apps' events in the same schema, so a lab run keeps its event evidence either way.
  */
-export async function startInstrumentation(options: {
-  device: RunningDevice;
-  launcher: LauncherName;
-  logger: Logger;
-}): Promise<InstrumentationStart> {
-  const frida = await loadFrida();
-  if (!frida.ok) {
-    const labNote =
-      options.launcher === 'lab-phone' ? "; the lab phone reported its apps' events itself" : '';
-    options.logger.warn({ reason: frida.reason }, 'instrumentation unavailable');
+export async function startInstrumentation(
+  options: InstrumentationOptions,
+): Promise<InstrumentationStart> {
+  const { logger, launcher } = options;
+  const labNote =
+    launcher === 'lab-phone' ? "; the lab phone reported its apps' events itself" : '';
+  const unavailable = (reason: string): InstrumentationStart => {
+    logger.warn({ reason }, 'instrumentation unavailable');
     return {
-      unavailable: `Frida instrumentation unavailable: ${frida.reason}${labNote}`,
-      summary:
-        options.launcher === 'lab-phone' ? 'lab phone events (no Frida)' : 'none (capture only)',
+      unavailable: `Frida instrumentation unavailable: ${reason}${labNote}`,
+      summary: launcher === 'lab-phone' ? 'lab phone events (no Frida)' : 'none (capture only)',
     };
+  };
+  const frida = await loadFrida(options.fridaModule);
+  if (!frida.ok) return unavailable(frida.reason);
+  if (launcher === 'lab-phone') return unavailable('the lab phone runs no frida-server');
+  if (!options.fridaServerDir)
+    return unavailable('no frida-server directory is configured (set CANARYTRAP_FRIDA_SERVER_DIR)');
+  if (!options.eventsPath) return unavailable('the run gave no events file to write to');
+  const agentPath = options.agentPath ?? DEFAULT_AGENT;
+  let agentSource: string;
+  try {
+    agentSource = await readFile(agentPath, 'utf8');
+  } catch {
+    return unavailable(`the agent bundle ${agentPath} is missing (run npm run build:hooks)`);
   }
-  // The Frida session manager (deploy frida-server, attach, spawn gating) is not built yet.
+  const api = frida.frida as unknown as FridaApi;
+  let server;
+  try {
+    server = await deployFridaServer(options.device, {
+      fridaServerDir: options.fridaServerDir,
+      logger,
+    });
+  } catch (error) {
+    return unavailable(describeError(error));
+  }
+  const manager = api.getDeviceManager();
+  const queue = new EventQueue({ path: options.eventsPath, logger });
+  let attacher: ProcessAttacher | undefined;
+  const stop = async (): Promise<void> => {
+    await attacher?.stop();
+    const counts = await queue.close();
+    if (counts.dropped > 0 || counts.invalid > 0)
+      logger.warn(counts, 'instrumentation events lost');
+    await manager.removeRemoteDevice(server.address).catch((error: unknown) => {
+      logger.warn({ err: error }, 'removing the frida remote device failed');
+    });
+    await server.stop();
+  };
+  try {
+    const device = await manager.addRemoteDevice(server.address);
+    const targets = planAttachTargets(options.inventoryApps ?? [], {
+      ...(options.packages ? { override: options.packages } : {}),
+    });
+    const identity = agentIdentity(options.identity);
+    attacher = new ProcessAttacher({
+      device,
+      agentSource,
+      targets,
+      agentOptions: (name) => ({ package: name, ...(identity ? { identity } : {}) }),
+      onEvent: (event) => void queue.push(event),
+      logger,
+    });
+    const started = await attacher.start();
+    const failed = started.failures.length ? `; ${started.failures.length} attach failures` : '';
+    return {
+      session: { stop },
+      summary: `frida: ${started.attached.length} processes hooked (${started.attached.join(', ')})${failed}, spawn gating on`,
+    };
+  } catch (error) {
+    await stop();
+    return unavailable(describeError(error));
+  }
+}
+
+/** The canary identity in the shape the agent's `configure` takes. */
+function agentIdentity(
+  identity: PlantPlan['identity'] | undefined,
+): Record<string, string> | undefined {
+  if (!identity) return undefined;
   return {
-    unavailable:
-      'Frida instrumentation unavailable: the session manager is not implemented in this version',
-    summary: 'frida present but not attached',
+    imei: identity.imei,
+    imsi: identity.imsi,
+    iccid: identity.iccid,
+    line1: identity.phoneNumber,
+    serial: identity.serial,
+    androidId: identity.androidId,
+    wifiMac: identity.wifiMac,
   };
 }

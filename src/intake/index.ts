@@ -27,3 +27,10 @@ export {
 export { planRun, type RunPlan, type EmulatorHost } from './run-plan.ts';
 export { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-safe.ts';
 export { readExt4File } from './ext4.ts';
+export {
+  openPartition,
+  partitionFilesystem,
+  type PartitionReader,
+  type PartitionEntry,
+  type PartitionFilesystem,
+} from './partition/reader.ts';

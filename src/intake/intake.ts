@@ -4,10 +4,10 @@ import { InputError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { LAB_IMAGE_PATH_IN_SYSTEM, labImageSchema } from '../lab/image-schema.ts';
 import { buildFacts, parseBuildProp } from './build-props.ts';
-import { assertExt4, readExt4File } from './ext4.ts';
 import { sha256Directory, sha256File } from './hashing.ts';
 import { evaluateIndicators, loadIndicatorRules, type IndicatorRules } from './indicators.ts';
 import { inventoryApps } from './inventory/inventory-apps.ts';
+import { openPartition, type PartitionReader } from './partition/reader.ts';
 import { planRun, type EmulatorHost } from './run-plan.ts';
 import { sniffImage } from './sniff.ts';
 import { stageSource } from './stage-source.ts';
@@ -33,7 +33,8 @@ const MAX_BUILD_PROP_BYTES = 1024 * 1024;
 const MAX_LAB_IMAGE_BYTES = 4 * 1024 * 1024;
 
 /**
- * Takes a submitted image into the store: checks it, expands it to a raw ext4 system.img, reads
+ * Takes a submitted image into the store: checks it, expands it to a raw system.img (ext4 or
+ * erofs), reads
  * its build facts, inventories its apps, applies the indicator rules and plans how to run it.
  * The same image twice is stored once; the second intake returns the entry with `reused: true`.
  */
@@ -63,18 +64,29 @@ export async function intakeImage(
       zipLimits,
       maxImageBytes: options.maxImageBytes ?? zipLimits.maxTotalBytes,
       timeoutMs,
+      scratchDir: scratch,
     });
     const systemImg = join(entryDir, 'system.img');
     const { size: systemImageBytes } = await stat(systemImg);
-    await assertExt4(systemImg, systemImageBytes, `${basename(path)}: system.img`);
+    if (systemImageBytes === 0) {
+      throw new InputError('image-empty', `${basename(path)}: its system.img is empty (0 bytes)`, {
+        hint: 'the image was packed from an unfinished build or copy; fetch it again',
+      });
+    }
+    const partition = await openPartition(
+      systemImg,
+      systemImageBytes,
+      `${basename(path)}: system.img`,
+      { timeoutMs, scratchDir: scratch, maxExtractBytes: zipLimits.maxTotalBytes },
+    );
 
-    const buildProp = await readBuildProp(systemImg, basename(path), timeoutMs);
+    const buildProp = await readBuildProp(partition, basename(path));
     await writeFile(join(entryDir, 'build.prop'), buildProp);
     const facts = buildFacts(parseBuildProp(buildProp.toString('utf8')));
-    const labImageName = await readLabImageName(systemImg, timeoutMs);
+    const labImageName = await readLabImageName(partition);
     log.info({ fingerprint: facts.fingerprint }, 'image staged');
 
-    const apps = await inventoryApps(systemImg, scratch, { timeoutMs });
+    const apps = await inventoryApps(partition, scratch, { timeoutMs });
     const rules =
       typeof options.indicatorRules === 'object'
         ? options.indicatorRules
@@ -90,15 +102,25 @@ export async function intakeImage(
       storedAt: new Date().toISOString(),
       files,
       systemImageBytes,
+      filesystem: partition.filesystem,
       ...facts,
-      labImage: labImageName !== undefined,
+      // The lab phone reads ext4 only: an erofs lab image keeps its name but is not bootable there.
+      labImage: labImageName !== undefined && partition.filesystem === 'ext4',
       labImageName,
     };
     const inventory: ImageInventory = {
       version: 1,
       apps,
       findings: evaluateIndicators(rules, apps),
-      runPlan: planRun({ labImage: metadata.labImage, files, abis: facts.abis }, options.emulator),
+      runPlan: planRun(
+        {
+          labImage: labImageName !== undefined,
+          filesystem: partition.filesystem,
+          files,
+          abis: facts.abis,
+        },
+        options.emulator,
+      ),
     };
     await writeFile(join(entryDir, 'inventory.json'), `${JSON.stringify(inventory, null, 2)}\n`);
     // metadata.json last: its presence marks a complete entry for readers of older layouts.
@@ -124,12 +146,9 @@ export async function intakeImage(
   }
 }
 
-async function readBuildProp(systemImg: string, label: string, timeoutMs: number): Promise<Buffer> {
+async function readBuildProp(partition: PartitionReader, label: string): Promise<Buffer> {
   for (const candidate of ['/build.prop', '/system/build.prop']) {
-    const bytes = await readExt4File(systemImg, candidate, {
-      timeoutMs,
-      maxBytes: MAX_BUILD_PROP_BYTES,
-    });
+    const bytes = await partition.readFile(candidate, MAX_BUILD_PROP_BYTES);
     if (bytes) return bytes;
   }
   throw new InputError(
@@ -141,12 +160,9 @@ async function readBuildProp(systemImg: string, label: string, timeoutMs: number
   );
 }
 
-async function readLabImageName(systemImg: string, timeoutMs: number): Promise<string | undefined> {
+async function readLabImageName(partition: PartitionReader): Promise<string | undefined> {
   for (const candidate of [LAB_IMAGE_PATH_IN_SYSTEM, `/system${LAB_IMAGE_PATH_IN_SYSTEM}`]) {
-    const bytes = await readExt4File(systemImg, candidate, {
-      timeoutMs,
-      maxBytes: MAX_LAB_IMAGE_BYTES,
-    });
+    const bytes = await partition.readFile(candidate, MAX_LAB_IMAGE_BYTES);
     if (!bytes) continue;
     let json: unknown;
     try {

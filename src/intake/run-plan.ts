@@ -11,6 +11,8 @@ export interface RunPlan {
 export interface RunPlanInput {
   /** The image holds /etc/canarytrap/lab-image.json. */
   labImage: boolean;
+  /** The lab phone reads ext4 only; an erofs lab image runs in the emulator or not at all. */
+  filesystem: 'ext4' | 'erofs';
   /** Files stored beside system.img (kernel-ranchu, ramdisk.img, ...). */
   files: readonly string[];
   abis: readonly string[];
@@ -25,13 +27,22 @@ const KERNELS = ['kernel-ranchu', 'kernel-ranchu-64', 'kernel-qemu'];
 
 /** `emulator` undefined: no Android SDK emulator on this host. */
 export function planRun(input: RunPlanInput, emulator: EmulatorHost | undefined): RunPlan {
-  if (input.labImage) {
+  if (input.labImage && input.filesystem === 'ext4') {
     return {
       mode: 'lab-phone',
       reason:
         'a lab image: the lab phone boots it from its behaviour file; it needs no kernel or ramdisk',
     };
   }
+  const plan = planEmulatorRun(input, emulator);
+  if (!input.labImage) return plan;
+  return {
+    ...plan,
+    reason: `a lab image on ${input.filesystem}, which the lab phone cannot read (it reads ext4); ${plan.reason}`,
+  };
+}
+
+function planEmulatorRun(input: RunPlanInput, emulator: EmulatorHost | undefined): RunPlan {
   const kernel = KERNELS.find((k) => input.files.includes(k));
   const missing = [
     kernel ? undefined : 'a kernel (kernel-ranchu)',

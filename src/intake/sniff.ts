@@ -1,13 +1,16 @@
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError } from '../errors.ts';
+import { PAYLOAD_MAGIC } from './ota/payload.ts';
+import { isSuperImage } from './ota/super-image.ts';
+import { isErofs } from './partition/erofs.ts';
 import { SPARSE_MAGIC } from './sparse.ts';
 
 /** What a submitted path is, judged from its first bytes only. */
-export type ImageKind = 'zip' | 'directory' | 'sparse' | 'ext4';
+export type ImageKind = 'zip' | 'directory' | 'sparse' | 'ext4' | 'erofs' | 'payload' | 'super';
 
 /**
- * A quick look (one stat, one 2 KiB read) that `canarytrap submit` runs before queueing, so a
+ * A quick look (one stat, one 8 KiB read) that `canarytrap submit` runs before queueing, so a
  * wrong file is refused at once with a one-line reason. Intake checks everything again in depth.
  */
 export async function sniffImage(path: string): Promise<ImageKind> {
@@ -32,7 +35,7 @@ export async function sniffImage(path: string): Promise<ImageKind> {
       hint: 'the copy or download did not finish; fetch the image again',
     });
   }
-  const head = Buffer.alloc(2048);
+  const head = Buffer.alloc(8192);
   const handle = await open(path, 'r');
   let bytesRead: number;
   try {
@@ -47,9 +50,9 @@ export async function sniffImage(path: string): Promise<ImageKind> {
     .join(' ');
   throw new InputError(
     'image-unrecognised',
-    `${label} is not a system image, zip, sparse or ext4 image (first bytes: ${first})`,
+    `${label} is not a system image, zip, sparse, ext4, erofs, payload.bin or super.img (first bytes: ${first})`,
     {
-      hint: 'submit system.img, a sparse image, an SDK system-image zip or its unpacked directory',
+      hint: 'submit system.img, a sparse image, an SDK or OTA zip, payload.bin, super.img or an unpacked SDK directory',
     },
   );
 }
@@ -60,7 +63,10 @@ function kindOf(head: Buffer): ImageKind | undefined {
     // Local file header, or the end record of an empty archive.
     if (magic === 0x04034b50 || magic === 0x06054b50) return 'zip';
     if (magic === SPARSE_MAGIC) return 'sparse';
+    if (head.subarray(0, 4).equals(PAYLOAD_MAGIC)) return 'payload';
   }
   if (head.length >= 1024 + 58 && head.readUInt16LE(1024 + 56) === 0xef53) return 'ext4';
+  if (isErofs(head)) return 'erofs';
+  if (isSuperImage(head)) return 'super';
   return undefined;
 }

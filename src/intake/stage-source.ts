@@ -1,14 +1,18 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, rename, statfs } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
-import { CanarytrapError, InputError } from '../errors.ts';
+import { copyFile, lstat, mkdir, open, readdir, rename } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { InputError } from '../errors.ts';
+import { assertRoom } from './disk-room.ts';
 import type { ImageKind } from './sniff.ts';
+import { stageOtaZip, stagePayload, stageSuper } from './ota/stage-ota.ts';
+import { isSuperImage } from './ota/super-image.ts';
 import { checkSparseImage, SPARSE_MAGIC, unsparse } from './sparse.ts';
 import { extractEntry, openZipChecked, type ZipLimits } from './zip-safe.ts';
 
 /**
  * Puts the submitted image's files into an entry directory under construction: system.img
- * as raw ext4 (sparse expanded), plus whatever an SDK image brings beside it (kernel, ramdisk,
+ * as a raw partition (sparse expanded, taken out of payload.bin, a transfer list or
+ * super.img), plus whatever an SDK image brings beside it (kernel, ramdisk,
  * vendor.img, source.properties...).
  */
 
@@ -17,6 +21,8 @@ export interface StageOptions {
   /** Largest raw system.img accepted (a sparse image's expanded size). */
   maxImageBytes: number;
   timeoutMs: number;
+  /** Private work space for containers (payload.bin, super.img) on the store's disk. */
+  scratchDir: string;
 }
 
 /** Names intake writes itself; a submitted file of the same name is not copied. */
@@ -39,13 +45,37 @@ export async function stageSource(
       break;
     case 'sparse':
       await expandSparse(source, join(entryDir, 'system.img'), label, options);
-      return;
+      break;
     case 'ext4':
+    case 'erofs':
       // A reflink where the filesystem can, a plain copy elsewhere.
       await copyFile(source, join(entryDir, 'system.img'), constants.COPYFILE_FICLONE);
       return;
+    case 'payload':
+      await stagePayload(source, label, entryDir, options);
+      return;
+    case 'super':
+      await stageSuper(source, label, entryDir, options);
+      return;
   }
-  await expandIfSparse(join(entryDir, 'system.img'), label, options);
+  const systemImg = join(entryDir, 'system.img');
+  if (kind !== 'sparse') await expandIfSparse(systemImg, label, options);
+  if (await startsLikeSuper(systemImg)) {
+    const superImage = join(options.scratchDir, 'super.img');
+    await rename(systemImg, superImage);
+    await stageSuper(superImage, `${label}: super.img`, entryDir, options);
+  }
+}
+
+async function startsLikeSuper(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(4100);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return isSuperImage(head.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
 }
 
 async function stageZip(
@@ -59,11 +89,12 @@ async function stageZip(
     .filter((e) => !e.isDirectory && /^(?:[^/]+\/)?system\.img$/.test(e.name))
     .sort((a, b) => a.name.length - b.name.length || a.name.localeCompare(b.name))[0];
   if (!system) {
+    if (await stageOtaZip(zip, label, entryDir, options)) return;
     throw new InputError(
       'image-no-system',
-      `${label} is a zip without a system.img (at its top or in one folder)`,
+      `${label} is a zip without a system.img, payload.bin, system.transfer.list or super.img (at its top or in one folder)`,
       {
-        hint: 'submit an SDK system-image zip, or the system.img itself',
+        hint: 'submit an SDK system-image zip, a full OTA or factory zip, or the system.img itself',
       },
     );
   }
@@ -163,20 +194,4 @@ async function expandSparse(
   const summary = await checkSparseImage(from, label, options.maxImageBytes);
   await assertRoom(join(to, '..'), summary.outputBytes);
   await unsparse(from, to, label, options.maxImageBytes, options.timeoutMs);
-}
-
-/** Refuses to start an extraction the disk cannot hold (keeps 256 MiB spare). */
-async function assertRoom(dir: string, bytes: number): Promise<void> {
-  const info = await statfs(dir);
-  const free = info.bavail * info.bsize;
-  if (bytes + 256 * 1024 * 1024 > free) {
-    throw new CanarytrapError(
-      'store-full',
-      `the image needs ${bytes} bytes and the store has ${free} free`,
-      {
-        hint: 'free disk space under the data root, or move CANARYTRAP_DATA to a larger disk',
-        details: { dir: dir.split(sep).slice(-3).join('/') },
-      },
-    );
-  }
 }

@@ -16,6 +16,8 @@ export const TOOL_PACKAGES = {
   smali: 'smali',
   keytool: 'openjdk-17-jre-headless',
   zip: 'zip',
+  xz: 'xz-utils',
+  bzip2: 'bzip2',
 } as const;
 export type ToolName = keyof typeof TOOL_PACKAGES;
 
@@ -94,13 +96,13 @@ export async function runTool(
 export async function runToolBytes(
   tool: ToolName,
   args: readonly string[],
-  options: RunToolOptions & { maxBytes?: number } = {},
+  options: RunToolOptions & { maxBytes?: number; input?: Buffer } = {},
 ): Promise<{ stdout: Buffer; stderr: string; exitCode: number }> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const result = await execa(tool, args, {
     timeout: timeoutMs,
     reject: false,
-    stdin: 'ignore',
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
     encoding: 'buffer',
     // Bytes are file content: a final newline is part of it.
     stripFinalNewline: false,

@@ -1,6 +1,7 @@
 import type { BuildFacts } from './build-props.ts';
 import type { Finding } from './indicators.ts';
 import type { InventoryApp } from './inventory/types.ts';
+import type { PartitionFilesystem } from './partition/reader.ts';
 import type { RunPlan } from './run-plan.ts';
 import type { ImageKind } from './sniff.ts';
 
@@ -16,9 +17,14 @@ export interface ImageMetadata extends BuildFacts {
   storedAt: string;
   /** Files in the entry directory besides metadata.json and inventory.json. */
   files: string[];
-  /** Size of the raw ext4 system.img. */
+  /** Size of the raw system.img. */
   systemImageBytes: number;
-  /** The image holds /etc/canarytrap/lab-image.json: a lab image the lab phone can boot. */
+  /** Filesystem of system.img. Entries stored before erofs support lack it: read as ext4. */
+  filesystem?: PartitionFilesystem;
+  /**
+   * The image holds /etc/canarytrap/lab-image.json on ext4: a lab image the lab phone can boot.
+   * An erofs lab image has labImageName set and labImage false.
+   */
   labImage: boolean;
   labImageName: string | undefined;
 }
@@ -37,7 +43,7 @@ export interface StoredImage {
   id: string;
   /** `<dataRoot>/images/<sha256>`: the imageDir a launcher boots. */
   dir: string;
-  /** `<dir>/system.img`, raw ext4. */
+  /** `<dir>/system.img`, raw ext4 or erofs (metadata.filesystem). */
   systemImagePath: string;
   /** True when this intake found the image already stored and did no work. */
   reused: boolean;

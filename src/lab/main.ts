@@ -7,8 +7,14 @@
  * Prints one JSON line on stdout once it is ready (`{"ready":true,"serial":...}`), logs to
  * stderr, and exits 0 after SIGTERM, SIGINT or console `kill`. A failure to start prints one
  * line on stderr and exits 1.
+ *
+ * A launcher adds `--exit-with-stdin --remove-work-dir`: it keeps the phone's stdin pipe open
+ * for as long as it lives, and the kernel closes that pipe when the launcher dies, even by
+ * SIGKILL. The phone then stops on its own and removes the work dir its launcher can no longer
+ * remove, so a killed worker leaves no orphan device, busy port or temp dir.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { rm } from 'node:fs/promises';
 import { loadConfig } from '../config.ts';
 import { describeError, InputError } from '../errors.ts';
 import { createLogger } from '../log.ts';
@@ -39,6 +45,8 @@ interface CliOptions {
   workDir: string;
   authTokenFile: string;
   avdName?: string;
+  exitWithStdin?: boolean;
+  removeWorkDir?: boolean;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -53,6 +61,8 @@ async function main(argv: string[]): Promise<void> {
     .requiredOption('--work-dir <dir>', 'where the phone keeps its temp dir')
     .requiredOption('--auth-token-file <file>', 'console auth token file')
     .option('--avd-name <name>', 'what `avd name` answers')
+    .option('--exit-with-stdin', 'stop when stdin closes (the launcher holds it open while alive)')
+    .option('--remove-work-dir', 'remove the work dir on exit (it was made for this phone alone)')
     .exitOverride();
   program.parse(argv, { from: 'user' });
   const o = program.opts<CliOptions>();
@@ -78,10 +88,17 @@ async function main(argv: string[]): Promise<void> {
   const onSignal = (): void => void phone.stop();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  if (o.exitWithStdin) {
+    // Nothing is read from stdin: its end of file is the signal that the launcher is gone.
+    process.stdin.once('end', onSignal);
+    process.stdin.once('error', onSignal);
+    process.stdin.resume();
+  }
   process.stdout.write(
     `${JSON.stringify({ ready: true, serial: phone.serial, consolePort: phone.consolePort, adbPort: phone.adbPort, pid: process.pid })}\n`,
   );
   await phone.stopped;
+  if (o.removeWorkDir) await rm(o.workDir, { recursive: true, force: true });
   process.exit(0);
 }
 

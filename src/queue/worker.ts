@@ -16,8 +16,8 @@ export interface WorkerOptions {
   concurrency: number;
   processor: AnalysisProcessor;
   /**
-   * How soon a job whose worker died is handed to another worker. Default 15 s: a device run
-   * renews its lock far more often, and a killed worker's job should not wait long.
+   * How soon a job whose worker died is handed to another worker. Default `config.stalledIntervalMs`
+   * (15 s): the lock is renewed every half of it, and a killed worker's job should not wait long.
    */
   stalledIntervalMs?: number;
 }
@@ -34,8 +34,8 @@ export function startAnalysisWorker(options: WorkerOptions): WorkerHandle {
     connection,
     prefix: options.config.queuePrefix,
     concurrency: options.concurrency,
-    stalledInterval: options.stalledIntervalMs ?? 15_000,
-    lockDuration: options.stalledIntervalMs ?? 15_000,
+    stalledInterval: options.stalledIntervalMs ?? options.config.stalledIntervalMs,
+    lockDuration: options.stalledIntervalMs ?? options.config.stalledIntervalMs,
     maxStalledCount: 1,
   });
   worker.on('failed', (job, error) =>

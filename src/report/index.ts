@@ -35,3 +35,4 @@ export {
   type Destination,
   type ReportCanary,
 } from './model.ts';
+export { buildStixBundle, uuidv5, type StixBundle, type StixObject } from './export-stix.ts';

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { ImageStore, intakeImage, sniffImage, type IntakeOptions } from '../../src/intake/index.ts';
-import { isCanarytrapError } from '../../src/errors.ts';
 import {
   duplicateFirstEntry,
   makeExt4,
@@ -14,6 +13,7 @@ import {
   patchBytes,
   patchDeclaredSize,
 } from '../fixtures/intake/inputs.ts';
+import { rejectsCleanly } from '../fixtures/intake/reject.ts';
 
 let work: string;
 let validExt4: string;
@@ -41,19 +41,7 @@ async function expectRejected(
   code: string,
   options: IntakeOptions = {},
 ): Promise<void> {
-  const dataRoot = await mkdtemp(join(work, 'data-'));
-  const store = new ImageStore(dataRoot);
-  const started = Date.now();
-  await assert.rejects(intakeImage(input, store, options), (error: unknown) => {
-    assert.ok(isCanarytrapError(error), `not a CanarytrapError: ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.ok(!error.message.includes('\n'), 'one-line message');
-    return true;
-  });
-  assert.ok(Date.now() - started < 15_000, 'bounded time');
-  assert.deepEqual(await store.list(), [], 'no entry stored');
-  const partials = await readdir(join(store.root, '.partial')).catch(() => []);
-  assert.deepEqual(partials, [], 'no work directory left behind');
+  await rejectsCleanly(work, input, code, options);
 }
 
 async function file(name: string, bytes: Buffer): Promise<string> {

@@ -30,7 +30,7 @@ test('a lab adups upload: chain from the wire inward, app from the hook, one lea
       t: 5_000,
       package: 'com.adups.fota.sysoper',
       type: 'source.read',
-      source: 'TelephonyManager.getImei',
+      from: 'TelephonyManager.getImei',
       value: value('imei'),
     },
     {

@@ -1,21 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { correlateFiles, readEventsJsonl, readHar, readPcap } from '../../src/correlate/index.ts';
 import { isCanarytrapError } from '../../src/errors.ts';
+import { withTempDir } from '../fixtures/correlate/temp-dir.ts';
 import { makeCanarySet } from '../fixtures/correlate/canaries.ts';
 import { writeCapture, type Conversation } from '../fixtures/correlate/pcap-writer.ts';
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ct-correlate-bad-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>): Promise<void> =>
+  withTempDir('ct-correlate-bad-', fn);
 
 function conversation(i: number, body: string): Conversation {
   return {
@@ -152,16 +146,39 @@ test('correlateFiles carries reader warnings into the report instead of an empty
       events,
       `{"t":1,"source":"lab","pid":1,"package":"com.adups.fota","type":"net.connect","host":"h.example.net","ip":"192.0.2.10","port":80}\n{broken\n`,
     );
+    const keylog = join(dir, 'keys.log');
+    await writeFile(
+      keylog,
+      `# comment\nCLIENT_RANDOM ${'ab'.repeat(32)} ${'cd'.repeat(48)}\nCLIENT_RANDOM zz 00\n`,
+    );
     const result = await correlateFiles({
       canariesPath,
       pcap: [pcap],
       events: [events],
-      keylog: join(dir, 'keys.log'),
+      keylog,
     });
     assert.equal(result.leaks.length, 1);
     assert.equal(result.leaks[0]!.app, 'com.adups.fota');
     assert.ok(result.warnings.some((w) => w.includes('truncated packet')));
     assert.ok(result.warnings.some((w) => w.includes('events.jsonl:2')));
-    assert.ok(result.warnings.some((w) => w.includes('key log is not implemented')));
+    assert.ok(result.warnings.some((w) => w.includes('keys.log:3: CLIENT_RANDOM line is not')));
+  });
+});
+
+test('a key log that is missing or holds no secret is an error naming the file', async () => {
+  await withDir(async (dir) => {
+    const canariesPath = join(dir, 'canaries.json');
+    await writeFile(canariesPath, JSON.stringify(makeCanarySet()));
+    const missing = join(dir, 'missing.log');
+    await rejects(
+      correlateFiles({ canariesPath, har: [], keylog: missing }),
+      /missing\.log: cannot read the TLS key log/,
+    );
+    const empty = join(dir, 'empty.log');
+    await writeFile(empty, 'not a key log\n');
+    await rejects(
+      correlateFiles({ canariesPath, har: [], keylog: empty }),
+      /empty\.log: no TLS secret in the key log/,
+    );
   });
 });

@@ -71,6 +71,7 @@ test('the shipped rules load, explain themselves, and cite evidence', async () =
 test('the run plan says how and why', () => {
   const bootable = {
     labImage: false,
+    filesystem: 'ext4' as const,
     files: ['system.img', 'kernel-ranchu', 'ramdisk.img'],
     abis: ['x86_64'],
   };
@@ -87,4 +88,7 @@ test('the run plan says how and why', () => {
     planRun({ ...bootable, files: ['system.img'] }, { abis: ['x86_64'] }).reason,
     /kernel.*ramdisk/,
   );
+  const erofsLab = planRun({ ...bootable, labImage: true, filesystem: 'erofs' }, undefined);
+  assert.equal(erofsLab.mode, 'static-only');
+  assert.match(erofsLab.reason, /erofs.*lab phone cannot read/);
 });

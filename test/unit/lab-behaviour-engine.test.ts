@@ -61,7 +61,7 @@ test('the payload holds every collected item read from the device, then the extr
 
   const reads = host.ofType('source.read');
   assert.deepEqual(
-    reads.map((r) => r.source),
+    reads.map((r) => r.from),
     [
       'content://sms',
       'content://com.android.contacts/data',
@@ -78,7 +78,7 @@ test('the payload holds every collected item read from the device, then the extr
       'android.os.Build',
     ],
   );
-  const imeiRead = reads.find((r) => r.source === 'TelephonyManager.getDeviceId');
+  const imeiRead = reads.find((r) => r.from === 'TelephonyManager.getDeviceId');
   assert.equal(imeiRead?.value, id.imei);
   for (const event of host.events) {
     assert.equal(event.pid, 4242);
@@ -157,7 +157,7 @@ test('triggers: boot and alarm become alarms, job a job, sms-received a listener
   await host.alarms[0]?.work.run();
   await host.jobs[0]?.work.run();
   assert.deepEqual(
-    host.ofType('source.read').map((r) => r.source),
+    host.ofType('source.read').map((r) => r.from),
     ['TelephonyManager.getDeviceId', 'Build.getSerial'],
   );
   host.smsListeners[0]?.({

@@ -1,4 +1,6 @@
+import { open, type FileHandle } from 'node:fs/promises';
 import { InputError } from '../../errors.ts';
+import { FileWindow } from './file-window.ts';
 
 /** One captured frame: when, which link layer, which bytes. */
 export interface CapturedPacket {
@@ -10,10 +12,8 @@ export interface CapturedPacket {
   offset: number;
 }
 
-export interface PacketFile {
-  packets: CapturedPacket[];
-  warnings: string[];
-}
+/** Records and blocks larger than this are damage, not packets (snaplen is at most 256 KiB in practice). */
+const MAX_RECORD = 0x4000000;
 
 function unreadable(file: string, message: string, offset: number): InputError {
   return new InputError('capture-unreadable', `${file}: ${message} at byte ${offset}`, {
@@ -30,46 +30,50 @@ const PCAP_MAGIC: Record<number, { le: boolean; nano: boolean }> = {
 };
 
 /** Classic pcap, either byte order, micro- or nanosecond timestamps. */
-function parsePcap(file: string, bytes: Buffer): PacketFile {
-  const format = PCAP_MAGIC[bytes.readUInt32BE(0)]!;
-  const u32 = (at: number): number => (format.le ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at));
-  if (bytes.length < 24) throw unreadable(file, 'pcap header is cut short', 0);
-  const linkType = u32(20) & 0x0fffffff;
-  const packets: CapturedPacket[] = [];
-  const warnings: string[] = [];
+async function* pcapPackets(
+  file: string,
+  window: FileWindow,
+  warnings: string[],
+): AsyncGenerator<CapturedPacket> {
+  if (window.size < 24) throw unreadable(file, 'pcap header is cut short', 0);
+  const head = await window.view(0, 24);
+  const format = PCAP_MAGIC[head.readUInt32BE(0)]!;
+  const u32 = (b: Buffer, at: number): number =>
+    format.le ? b.readUInt32LE(at) : b.readUInt32BE(at);
+  const linkType = u32(head, 20) & 0x0fffffff;
+  const size = window.size;
+  let count = 0;
   let at = 24;
-  while (at < bytes.length) {
-    if (at + 16 > bytes.length) {
+  while (at < size) {
+    if (at + 16 > size) {
       warnings.push(
-        `${file}: truncated record header at byte ${at}; kept the ${packets.length} packets before it`,
+        `${file}: truncated record header at byte ${at}; kept the ${count} packets before it`,
       );
-      break;
+      return;
     }
-    const seconds = u32(at);
-    const fraction = u32(at + 4);
-    const captured = u32(at + 8);
-    if (captured > 0x4000000) {
-      if (packets.length === 0) throw unreadable(file, `record claims ${captured} bytes`, at);
+    const record = await window.view(at, 16);
+    const seconds = u32(record, 0);
+    const fraction = u32(record, 4);
+    const captured = u32(record, 8);
+    if (captured > MAX_RECORD) {
+      if (count === 0) throw unreadable(file, `record claims ${captured} bytes`, at);
       warnings.push(
-        `${file}: record at byte ${at} claims ${captured} bytes; kept the ${packets.length} packets before it`,
+        `${file}: record at byte ${at} claims ${captured} bytes; kept the ${count} packets before it`,
       );
-      break;
+      return;
     }
-    if (at + 16 + captured > bytes.length) {
+    if (at + 16 + captured > size) {
       warnings.push(
-        `${file}: truncated packet at byte ${at} (${captured} bytes announced, ${bytes.length - at - 16} present); kept the ${packets.length} packets before it`,
+        `${file}: truncated packet at byte ${at} (${captured} bytes announced, ${size - at - 16} present); kept the ${count} packets before it`,
       );
-      break;
+      return;
     }
-    packets.push({
-      t: seconds * 1000 + fraction / (format.nano ? 1e6 : 1e3),
-      linkType,
-      data: bytes.subarray(at + 16, at + 16 + captured),
-      offset: at,
-    });
+    // A copy: the window's buffer is reused for the next records.
+    const data = Buffer.from(await window.view(at + 16, captured));
+    count++;
+    yield { t: seconds * 1000 + fraction / (format.nano ? 1e6 : 1e3), linkType, data, offset: at };
     at += 16 + captured;
   }
-  return { packets, warnings };
 }
 
 interface Interface {
@@ -81,111 +85,131 @@ interface Interface {
 const KNOWN_BLOCKS = new Set([0x0a0d0d0a, 1, 2, 3, 4, 5, 6, 0x0a, 0x0bad, 0x40000bad]);
 
 /** pcapng: SHB, IDB, EPB, SPB (and the obsolete PB); other blocks skipped; garbage resynchronised. */
-function parsePcapng(file: string, bytes: Buffer): PacketFile {
-  const packets: CapturedPacket[] = [];
-  const warnings: string[] = [];
+async function* pcapngPackets(
+  file: string,
+  window: FileWindow,
+  warnings: string[],
+): AsyncGenerator<CapturedPacket> {
+  const size = window.size;
   let le = true;
   let interfaces: Interface[] = [];
-  const u32 = (at: number): number => (le ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at));
-  const u16 = (at: number): number => (le ? bytes.readUInt16LE(at) : bytes.readUInt16BE(at));
-  const validAt = (at: number): boolean => {
-    if (at + 12 > bytes.length) return false;
-    const type = u32(at);
-    const length = u32(at + 4);
-    return (
-      KNOWN_BLOCKS.has(type) &&
-      length >= 12 &&
-      length % 4 === 0 &&
-      at + length <= bytes.length &&
-      u32(at + length - 4) === length
-    );
+  const u32 = (b: Buffer, at: number): number => (le ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  const u16 = (b: Buffer, at: number): number => (le ? b.readUInt16LE(at) : b.readUInt16BE(at));
+  /** The whole block at `at` if its header and trailer agree, else undefined. */
+  const blockAt = async (at: number, knownOnly: boolean): Promise<Buffer | undefined> => {
+    if (at + 12 > size) return undefined;
+    const head = await window.view(at, 12);
+    const type = u32(head, 0);
+    const length = u32(head, 4);
+    if (knownOnly && !KNOWN_BLOCKS.has(type)) return undefined;
+    if (length < 12 || length % 4 !== 0 || length > MAX_RECORD || at + length > size)
+      return undefined;
+    const block = await window.view(at, length);
+    return u32(block, length - 4) === length ? block : undefined;
   };
   let at = 0;
-  while (at < bytes.length) {
-    if (at + 12 > bytes.length) {
-      warnings.push(
-        `${file}: ${bytes.length - at} trailing bytes at byte ${at} are not a block; ignored`,
-      );
-      break;
+  while (at < size) {
+    if (at + 12 > size) {
+      warnings.push(`${file}: ${size - at} trailing bytes at byte ${at} are not a block; ignored`);
+      return;
     }
-    if (bytes.readUInt32BE(at) === 0x0a0d0d0a) {
-      const magic = bytes.readUInt32LE(at + 8);
+    const head = await window.view(at, 12);
+    if (head.readUInt32BE(0) === 0x0a0d0d0a) {
+      const magic = head.readUInt32LE(8);
       if (magic === 0x1a2b3c4d) le = true;
       else if (magic === 0x4d3c2b1a) le = false;
       else throw unreadable(file, 'section header with an unknown byte-order magic', at);
       interfaces = [];
     }
-    const type = u32(at);
-    const length = u32(at + 4);
-    if (
-      length < 12 ||
-      length % 4 !== 0 ||
-      at + length > bytes.length ||
-      u32(at + length - 4) !== length
-    ) {
+    const block = await blockAt(at, false);
+    if (!block) {
       if (at === 0) throw unreadable(file, 'first block is not a valid pcapng section header', at);
       let next = at + 4;
-      while (next + 12 <= bytes.length && !validAt(next)) next += 4;
+      while (next + 12 <= size && !(await blockAt(next, true))) next += 4;
       warnings.push(`${file}: malformed block at byte ${at}; skipped ${next - at} bytes`);
       at = next;
       continue;
     }
-    const body = at + 8;
+    const type = u32(block, 0);
+    const length = block.length;
     if (type === 1) {
       let unit = 1e-6;
-      let opt = body + 8;
-      while (opt + 4 <= at + length - 4) {
-        const code = u16(opt);
-        const optLength = u16(opt + 2);
+      let opt = 16;
+      while (opt + 4 <= length - 4) {
+        const code = u16(block, opt);
+        const optLength = u16(block, opt + 2);
         if (code === 0) break;
         if (code === 9 && optLength >= 1) {
-          const v = bytes[opt + 4]!;
+          const v = block[opt + 4]!;
           unit = v & 0x80 ? 2 ** -(v & 0x7f) : 10 ** -v;
         }
         opt += 4 + ((optLength + 3) & ~3);
       }
-      interfaces.push({ linkType: u16(body), unit });
+      interfaces.push({ linkType: u16(block, 8), unit });
     } else if (type === 6 || type === 2) {
-      const iface = interfaces[type === 6 ? u32(body) : u16(body)];
-      const captured = u32(body + 12);
-      if (!iface || body + 20 + captured > at + length)
+      const iface = interfaces[type === 6 ? u32(block, 8) : u16(block, 8)];
+      const captured = u32(block, 20);
+      if (!iface || 28 + captured > length)
         warnings.push(
           `${file}: packet block at byte ${at} names no interface or overruns its block; skipped`,
         );
       else {
-        const ticks = u32(body + 4) * 2 ** 32 + u32(body + 8);
-        packets.push({
+        const ticks = u32(block, 12) * 2 ** 32 + u32(block, 16);
+        yield {
           t: ticks * iface.unit * 1000,
           linkType: iface.linkType,
-          data: bytes.subarray(body + 20, body + 20 + captured),
+          data: Buffer.from(block.subarray(28, 28 + captured)),
           offset: at,
-        });
+        };
       }
     } else if (type === 3) {
       const iface = interfaces[0];
-      const original = u32(body);
-      const captured = Math.min(original, length - 16);
+      const captured = Math.min(u32(block, 8), length - 16);
       if (iface)
-        packets.push({
+        yield {
           t: 0,
           linkType: iface.linkType,
-          data: bytes.subarray(body + 4, body + 4 + captured),
+          data: Buffer.from(block.subarray(12, 12 + captured)),
           offset: at,
-        });
+        };
     }
     at += length;
   }
-  return { packets, warnings };
 }
 
-export function parseCaptureFile(file: string, bytes: Buffer): PacketFile {
-  if (bytes.length < 4) throw unreadable(file, 'file is too short to be a capture', 0);
-  const magic = bytes.readUInt32BE(0);
-  if (PCAP_MAGIC[magic]) return parsePcap(file, bytes);
-  if (magic === 0x0a0d0d0a) return parsePcapng(file, bytes);
-  throw unreadable(
-    file,
-    `unknown file magic 0x${magic.toString(16).padStart(8, '0')} (not pcap or pcapng)`,
-    0,
-  );
+/**
+ * The packets of a pcap or pcapng file, read from disk record by record (memory does not grow
+ * with the file). Damage after the first packet is skipped with a warning pushed to `warnings`;
+ * a file that is not a capture at all is an InputError naming file and byte.
+ */
+export async function* capturePackets(
+  file: string,
+  warnings: string[],
+): AsyncGenerator<CapturedPacket> {
+  let handle: FileHandle;
+  let size: number;
+  try {
+    handle = await open(file, 'r');
+    size = (await handle.stat()).size;
+  } catch (error) {
+    throw new InputError('capture-unreadable', `${file}: cannot read the file`, {
+      cause: error,
+      hint: 'check the path and permissions',
+    });
+  }
+  try {
+    const window = new FileWindow(handle, size);
+    if (size < 4) throw unreadable(file, 'file is too short to be a capture', 0);
+    const magic = (await window.view(0, 4)).readUInt32BE(0);
+    if (PCAP_MAGIC[magic]) yield* pcapPackets(file, window, warnings);
+    else if (magic === 0x0a0d0d0a) yield* pcapngPackets(file, window, warnings);
+    else
+      throw unreadable(
+        file,
+        `unknown file magic 0x${magic.toString(16).padStart(8, '0')} (not pcap or pcapng)`,
+        0,
+      );
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dumpExt4Files } from '../ext4.ts';
+import type { PartitionReader } from '../partition/reader.ts';
 import { openZipChecked, readEntryBytes, type ZipLimits } from '../zip-safe.ts';
 import { destinationsIn } from './dex-strings.ts';
 import { listApks, type ApkLocation } from './list-apps.ts';
@@ -26,22 +26,17 @@ const BOOT_ACTIONS = new Set([
 
 /** Lists, extracts and analyses every pre-installed APK. `scratchDir` must be empty and private. */
 export async function inventoryApps(
-  image: string,
+  partition: PartitionReader,
   scratchDir: string,
   options: InventoryOptions,
 ): Promise<InventoryApp[]> {
-  const { apks, fsPrefix } = await listApks(image, options.timeoutMs, options.maxApps ?? 2000);
+  const { apks, fsPrefix } = await listApks(partition, options.maxApps ?? 2000);
   const targets = apks.map((apk, i) => ({ apk, local: join(scratchDir, `${i}.apk`) }));
   const frameworkRes = join(scratchDir, 'framework-res.apk');
-  await dumpExt4Files(
-    image,
-    [
-      ...targets.map((t) => ({ from: t.apk.fsPath, to: t.local })),
-      { from: `${fsPrefix}/framework/framework-res.apk`, to: frameworkRes },
-    ],
-    scratchDir,
-    options.timeoutMs,
-  );
+  await partition.extractFiles([
+    ...targets.map((t) => ({ from: t.apk.fsPath, to: t.local })),
+    { from: `${fsPrefix}/framework/framework-res.apk`, to: frameworkRes },
+  ]);
 
   const results: InventoryApp[] = new Array<InventoryApp>(targets.length);
   let next = 0;

@@ -1,6 +1,6 @@
-import { listExt4Dir } from '../ext4.ts';
+import type { PartitionReader } from '../partition/reader.ts';
 
-/** An APK inside the ext4 image: where it is in the filesystem and where the device sees it. */
+/** An APK inside the system partition: where it is in the filesystem and where the device sees it. */
 export interface ApkLocation {
   fsPath: string;
   devicePath: string;
@@ -12,11 +12,10 @@ export interface ApkLocation {
  * (older images). A system-as-root image keeps them under /system inside the filesystem.
  */
 export async function listApks(
-  image: string,
-  timeoutMs: number,
+  partition: PartitionReader,
   maxApps: number,
 ): Promise<{ apks: ApkLocation[]; fsPrefix: string }> {
-  const root = await listExt4Dir(image, '/', timeoutMs);
+  const root = await partition.listDir('/');
   const systemAsRoot =
     root?.some((e) => e.name === 'system' && e.kind === 'dir') === true &&
     !root.some((e) => (e.name === 'app' || e.name === 'priv-app') && e.kind === 'dir');
@@ -24,7 +23,7 @@ export async function listApks(
   const found: ApkLocation[] = [];
   for (const dirName of ['priv-app', 'app']) {
     const dir = `${fsPrefix}/${dirName}`;
-    const entries = (await listExt4Dir(image, dir, timeoutMs)) ?? [];
+    const entries = (await partition.listDir(dir)) ?? [];
     const privileged = dirName === 'priv-app';
     for (const entry of entries) {
       if (found.length >= maxApps) return { apks: found, fsPrefix };
@@ -33,7 +32,7 @@ export async function listApks(
           location(`${dir}/${entry.name}`, `/system/${dirName}/${entry.name}`, privileged),
         );
       } else if (entry.kind === 'dir') {
-        const inner = (await listExt4Dir(image, `${dir}/${entry.name}`, timeoutMs)) ?? [];
+        const inner = (await partition.listDir(`${dir}/${entry.name}`)) ?? [];
         for (const file of inner) {
           if (file.kind === 'file' && file.name.endsWith('.apk')) {
             found.push(

@@ -3,13 +3,7 @@ import type { BehaviourHost } from './host.ts';
 
 /** An event as an app states it: the time, pid, package and source are filled in by {@link AppEvents}. */
 export type AppEvent = Unstamped<InstrumentationEvent>;
-// `source.read` reuses the `source` key for the content URI or getter it read (the schema's
-// field replaces the base `frida|lab` one), so there the app states it.
-type Unstamped<E> = E extends { type: 'source.read' }
-  ? Omit<E, 't' | 'pid' | 'package'>
-  : E extends unknown
-    ? Omit<E, 't' | 'source' | 'pid' | 'package'>
-    : never;
+type Unstamped<E> = E extends unknown ? Omit<E, 't' | 'source' | 'pid' | 'package'> : never;
 
 /**
  * The instrumentation events of one app, stamped the way a Frida hook inside that app's process

@@ -30,7 +30,7 @@ export function collectPayload(
   const payload: Payload = {};
   for (const item of behaviour.collect) {
     const read = readItem(item, image, host);
-    events.emit({ type: 'source.read', source: read.source, value: shortText(read.value) });
+    events.emit({ type: 'source.read', from: read.source, value: shortText(read.value) });
     payload[item] = read.value;
   }
   for (const [key, value] of Object.entries(behaviour.extra ?? {})) payload[key] = value;

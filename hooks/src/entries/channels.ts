@@ -1,0 +1,4 @@
+import { startAgent } from '../agent.ts';
+import { channelsSet } from '../sets/index.ts';
+
+startAgent([channelsSet]);

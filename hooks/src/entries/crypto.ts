@@ -1,0 +1,4 @@
+import { startAgent } from '../agent.ts';
+import { cryptoSet } from '../sets/index.ts';
+
+startAgent([cryptoSet]);

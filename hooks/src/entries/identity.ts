@@ -1,0 +1,4 @@
+import { startAgent } from '../agent.ts';
+import { identitySet } from '../sets/index.ts';
+
+startAgent([identitySet]);

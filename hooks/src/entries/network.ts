@@ -1,0 +1,4 @@
+import { startAgent } from '../agent.ts';
+import { networkSet } from '../sets/index.ts';
+
+startAgent([networkSet]);

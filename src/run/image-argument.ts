@@ -1,0 +1,74 @@
+import { access, readdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config.ts';
+import { buildLabImage } from '../intake/lab-build/build-lab-image.ts';
+import { sniffImage } from '../intake/sniff.ts';
+import { openZipChecked } from '../intake/zip-safe.ts';
+import type { AnalysisJobData, AnalysisOptions } from '../queue/job-data.ts';
+import { newRunId } from './run-dir.ts';
+
+/**
+ * What `canarytrap submit` and the HTTP API share: turning an image argument into a checked
+ * image, and that image into job data. Both refuse a wrong file before anything is queued.
+ */
+export const LAB_IMAGES_DIR = fileURLToPath(new URL('../../images/lab', import.meta.url));
+
+export interface ResolvedImage {
+  path: string;
+  label: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * A path to an image, or the name of a bundled lab image (`adups-2016`), which is built into a
+ * real system image on first use. A quick look refuses a wrong file before anything is queued.
+ */
+export async function resolveImageArgument(
+  argument: string,
+  config: Config,
+  label?: string,
+): Promise<ResolvedImage> {
+  const asPath = resolve(argument);
+  const labJson = join(LAB_IMAGES_DIR, `${argument}.json`);
+  if (!(await exists(asPath)) && /^[a-z0-9][a-z0-9-]*$/.test(argument) && (await exists(labJson))) {
+    const built = await buildLabImage(labJson, join(config.dataRoot, 'cache', 'lab-images'));
+    return { path: built.zipPath, label: argument };
+  }
+  const kind = await sniffImage(asPath);
+  if (kind === 'zip') {
+    // The central directory is read in full so an entry escaping its directory is refused now.
+    const zip = await openZipChecked(asPath, label ?? basename(asPath));
+    await zip[Symbol.asyncDispose]();
+  }
+  return { path: asPath, label: label ?? basename(asPath) };
+}
+
+export async function labImageNames(): Promise<string[]> {
+  return (await readdir(LAB_IMAGES_DIR))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
+
+export interface AnalysisRequest {
+  baselineRunId?: string;
+  options: AnalysisOptions;
+}
+
+/** Job data for a checked image: a fresh run id, the image, the run settings. */
+export function analysisJobData(image: ResolvedImage, request: AnalysisRequest): AnalysisJobData {
+  return {
+    runId: newRunId(),
+    imagePath: image.path,
+    imageLabel: image.label,
+    ...(request.baselineRunId ? { baselineRunId: request.baselineRunId } : {}),
+    options: request.options,
+  };
+}

@@ -1,0 +1,40 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface ApiToken {
+  token: string;
+  /** True when this start generated it: print it once, it is not shown again. */
+  generated: boolean;
+  path?: string;
+}
+
+/**
+ * The configured token wins; otherwise one kept at `<dataRoot>/api-token` (mode 0600), made on
+ * first start. `wx` makes two servers starting at once agree on one token.
+ */
+export async function loadApiToken(
+  dataRoot: string,
+  configured: string | undefined,
+): Promise<ApiToken> {
+  if (configured) return { token: configured, generated: false };
+  const path = join(dataRoot, 'api-token');
+  const existing = (await readFile(path, 'utf8').catch(() => '')).trim();
+  if (existing) return { token: existing, generated: false, path };
+  await mkdir(dataRoot, { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  try {
+    await writeFile(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return { token: (await readFile(path, 'utf8')).trim(), generated: false, path };
+  }
+  await chmod(path, 0o600);
+  return { token, generated: true, path };
+}
+
+export function tokensEqual(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,39 @@
+import { markup } from '../../report/html-kit.ts';
+import type { RunSummary } from '../runs.ts';
+import { appPage, labSelect } from './layout.ts';
+
+/** `/`: every run, a search box and the submit form (a lab image, or an uploaded file). */
+export function renderRunsPage(
+  runs: readonly RunSummary[],
+  labs: readonly string[],
+  q: string,
+): string {
+  const rows = runs.map(
+    (run) => markup`<tr>
+<td><a href="/runs/${run.runId}">${run.runId}</a></td><td>${run.label}</td><td>${run.status}</td>
+<td>${run.verdict ?? ''}</td><td class="num">${run.leakCount ?? ''}</td>
+<td>${run.baselineRunId ? markup`<a href="/diff?base=${run.baselineRunId}&amp;next=${run.runId}">diff with ${run.baselineRunId}</a>` : ''}</td>
+<td>${run.createdAt ?? ''}</td></tr>\n`,
+  );
+  const body = markup`<main>
+<section id="submit">
+<h1>Submit an image</h1>
+<form class="inline" method="post" action="/runs" enctype="multipart/form-data">
+<label for="lab">Lab image</label>${labSelect(labs, 'lab')}
+<label for="file">or upload</label><input type="file" name="file" id="file">
+<button type="submit" id="submit-run">Analyse</button>
+</form>
+</section>
+<section id="runs">
+<h2>Runs</h2>
+<form class="inline" method="get" action="/"><input type="search" name="q" value="${q}" placeholder="label, verdict, status"><button type="submit">Search</button></form>
+<table>
+<thead><tr><th>Run</th><th>Image</th><th>Status</th><th>Verdict</th><th class="num">Leaks</th><th>Baseline</th><th>Created</th></tr></thead>
+<tbody>
+${rows}</tbody>
+</table>
+${runs.length === 0 ? markup`<p>No runs${q ? ' match' : ' yet'}.</p>` : ''}
+</section>
+</main>`;
+  return appPage('canarytrap · runs', body);
+}

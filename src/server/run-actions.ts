@@ -1,0 +1,95 @@
+import { Job } from 'bullmq';
+import { rm } from 'node:fs/promises';
+import { enqueueAnalysis } from '../queue/analysis-queue.ts';
+import type { AnalysisJobData } from '../queue/job-data.ts';
+import { diffReports, type ReportDiff } from '../report/diff.ts';
+import { labImageNames } from '../run/image-argument.ts';
+import { rerunJobData } from '../run/rerun.ts';
+import type { ServerContext } from './context.ts';
+import { ApiError } from './http-kit.ts';
+import { readRunReport } from './runs.ts';
+import { checkImage, jobForSubmission, type ImageSource, type Submission } from './submission.ts';
+
+async function queueJob(ctx: ServerContext, data: AnalysisJobData): Promise<{ runId: string }> {
+  await enqueueAnalysis(ctx.queue, data);
+  ctx.logger.info({ runId: data.runId, image: data.imageLabel }, 'run queued');
+  return { runId: data.runId };
+}
+
+async function assertRunKnown(ctx: ServerContext, runId: string): Promise<void> {
+  const job = await Job.fromId(ctx.queue.queue, runId);
+  if (job) return;
+  await readRunReport(ctx.config.dataRoot, runId).catch(() => {
+    throw new ApiError(400, 'baseline-unknown', `no run ${runId} to compare with`);
+  });
+}
+
+/** A checked submission queued; a baseline that does not exist refuses it (and its upload). */
+export async function submit(
+  ctx: ServerContext,
+  submission: Submission,
+): Promise<{ runId: string }> {
+  if (submission.baselineRunId) {
+    try {
+      await assertRunKnown(ctx, submission.baselineRunId);
+    } catch (error) {
+      if ('upload' in submission.source) await rm(submission.source.upload.path, { force: true });
+      throw error;
+    }
+  }
+  return queueJob(ctx, await jobForSubmission(submission, ctx.config));
+}
+
+/** `{ image }` of a rerun: a lab image name, or a path inside the allowed roots. */
+export async function rerun(
+  ctx: ServerContext,
+  baseRunId: string,
+  image: unknown,
+): Promise<{ runId: string }> {
+  if (typeof image !== 'string' || image.length === 0) {
+    throw new ApiError(
+      400,
+      'image-missing',
+      'give "image": a lab image name or a path on the server',
+    );
+  }
+  const source: ImageSource = (await labImageNames()).includes(image)
+    ? { lab: image }
+    : { path: image };
+  await assertRunKnown(ctx, baseRunId);
+  const resolved = await checkImage(source, ctx.config);
+  return queueJob(ctx, await rerunJobData(ctx.queue, ctx.config, baseRunId, resolved));
+}
+
+/** A queued run is removed; a running one is left to finish, since its device must be torn down by its worker. */
+export async function cancel(
+  ctx: ServerContext,
+  runId: string,
+): Promise<{ runId: string; status: 'cancelled' }> {
+  const job = await Job.fromId(ctx.queue.queue, runId);
+  if (!job) throw new ApiError(404, 'run-not-found', `no run ${runId} in the queue`);
+  const state = await job.getState();
+  if (state === 'active')
+    throw new ApiError(
+      409,
+      'run-active',
+      `run ${runId} is running; only queued runs can be cancelled`,
+    );
+  if (state === 'completed' || state === 'failed')
+    throw new ApiError(409, 'run-finished', `run ${runId} has already ${state}`);
+  await job.remove();
+  return { runId, status: 'cancelled' };
+}
+
+export async function diffRuns(
+  ctx: ServerContext,
+  base: string | null,
+  next: string | null,
+): Promise<ReportDiff> {
+  if (!base || !next)
+    throw new ApiError(400, 'diff-runs-missing', 'give both ?base= and ?next= run ids');
+  return diffReports(
+    await readRunReport(ctx.config.dataRoot, base),
+    await readRunReport(ctx.config.dataRoot, next),
+  );
+}
