@@ -73,9 +73,7 @@ test(
       assert.equal(result.exitCode, 0, result.stderr);
     }
     // The phone ran inside the command's process: once it exited, its ports must be free again.
-  assert.equal(await canBind(consolePort), true, 'console port still held');
-  assert.equal(await canBind(consolePort + 1), true, 'adb port still held');
-});
-    assert.equal(left.stdout.trim(), '', 'a lab phone process was left behind');
+    assert.equal(await canBind(consolePort), true, 'console port still held');
+    assert.equal(await canBind(consolePort + 1), true, 'adb port still held');
   },
 );
