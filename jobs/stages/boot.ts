@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { startCapture } from '../../src/capture/index.ts';
 import { CanarytrapError } from '../../src/errors.ts';
 import { chooseLauncher } from '../../src/device/launchers.ts';
@@ -13,10 +14,18 @@ export async function bootStage(context: RunContext): Promise<string> {
     runId: context.data.runId,
     perProvider: context.data.options.perProvider ?? 3,
   });
-  const capture = await startCapture({ runDir, logger: context.logger });
+  const launcher = chooseLauncher(image, context);
+  const capture = await startCapture({
+    runDir,
+    logger: context.logger,
+    // The SDK emulator's -dns-server takes an address and always uses port 53: give the run's
+    // sinkhole a loopback alias of its own (127.53.0.0/16 is outside the sinkhole's answer range).
+    ...(launcher.name === 'sdk-emulator'
+      ? { dns: { host: `127.53.${randomInt(0, 256)}.${randomInt(2, 255)}`, port: 53 } }
+      : {}),
+  });
   context.capture = capture;
   context.teardown.add('capture', () => capture.stop());
-  const launcher = chooseLauncher(image, context);
   const device = await launcher.launch({
     imageDir: image.dir,
     runDir,

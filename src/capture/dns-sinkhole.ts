@@ -8,6 +8,8 @@ import type { DnsQueryRecord, ListenAddress } from './types.ts';
 export interface DnsSinkholeOptions {
   /** Loopback address to listen on. */
   host: string;
+  /** UDP port; default a free one. The SDK emulator sends DNS to port 53 only. */
+  port?: number;
   logger: Logger;
   /** The run's address book, shared with the proxy so it can name addresses. */
   names: LoopbackNames;
@@ -41,15 +43,18 @@ export class DnsSinkhole {
   static async start(options: DnsSinkholeOptions): Promise<DnsSinkhole> {
     const socket = createSocket(options.host.includes(':') ? 'udp6' : 'udp4');
     try {
-      await bindRandomPort(socket, options.host);
+      await bindPort(socket, options.host, options.port ?? 0);
     } catch (error) {
       socket.close();
       throw new CanarytrapError(
         'dns-sinkhole-bind-failed',
-        `cannot listen on ${options.host} (udp)`,
+        `cannot listen on ${options.host}:${options.port ?? 0} (udp)`,
         {
           cause: error,
-          hint: 'pass a loopback address this host has as the capture host',
+          hint:
+            options.port !== undefined && options.port < 1024
+              ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE for the worker'
+              : 'pass a loopback address this host has as the capture host',
         },
       );
     }
@@ -114,11 +119,11 @@ export class DnsSinkhole {
   }
 }
 
-function bindRandomPort(socket: Socket, host: string): Promise<void> {
+function bindPort(socket: Socket, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
     socket.once('error', onError);
-    socket.bind(0, host, () => {
+    socket.bind(port, host, () => {
       socket.off('error', onError);
       resolve();
     });

@@ -20,6 +20,7 @@ import type { CaptureOptions, CaptureSession, DnsQueryRecord } from './types.ts'
 export async function startCapture(options: CaptureOptions): Promise<CaptureSession> {
   const host = options.host ?? '127.0.0.1';
   assertLoopback(host);
+  if (options.dns) assertLoopback(options.dns.host);
   await mkdir(options.runDir, { recursive: true });
   const logger = options.logger.child({ component: 'capture' });
   const ca = await createRunCa(options.runDir, options.runId ?? basename(options.runDir));
@@ -43,7 +44,8 @@ export async function startCapture(options: CaptureOptions): Promise<CaptureSess
 
   let sinkholeAddress = { host, port: 0 };
   const sinkhole = await DnsSinkhole.start({
-    host,
+    host: options.dns?.host ?? host,
+    ...(options.dns ? { port: options.dns.port } : {}),
     logger,
     names,
     onQuery: (query: DnsQueryRecord, packet: Buffer) => {

@@ -25,6 +25,11 @@ export interface CaptureOptions {
   responders?: Responder[];
   /** Names the run's CA (`canarytrap run <runId>`). Default: the last part of `runDir`. */
   runId?: string;
+  /**
+   * Where the DNS sinkhole listens, when it must differ from `host` and a free port: the SDK
+   * emulator's `-dns-server` takes an address and always sends to port 53.
+   */
+  dns?: { host: string; port: number };
 }
 
 /** One query the sinkhole answered. `answer` is the address given, null when none was. */
