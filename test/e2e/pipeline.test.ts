@@ -73,6 +73,20 @@ test(
     );
     assert.ok(bigdata, 'the SMS body was not found in the bigdata upload');
     assert.equal(bigdata.app, 'com.adups.fota.sysoper');
+    // The report carries the image inventory, with both ADUPS apps flagged.
+    const inventory = report.inventory as {
+      apps: Array<{ package: string }>;
+      findings: Array<{ package?: string }>;
+    };
+    assert.deepEqual(inventory.apps.map((a) => a.package).sort(), [
+      'com.adups.fota',
+      'com.adups.fota.sysoper',
+    ]);
+    const flagged = new Set(inventory.findings.map((f) => f.package));
+    assert.ok(
+      flagged.has('com.adups.fota') && flagged.has('com.adups.fota.sysoper'),
+      `findings for ${[...flagged].join(', ')}`,
+    );
     assert.ok(
       bigdata.transforms.some((t) => t.startsWith('aes')),
       `transforms ${bigdata.transforms.join(' > ')}`,
@@ -103,6 +117,7 @@ test(
     const cleanReport = await loadReport(world.config, clean.runId);
     assert.equal(cleanReport.leaks.length, 0, JSON.stringify(cleanReport.leaks.slice(0, 2)));
     assert.equal(cleanReport.verdict.status, 'no-leaks');
+    assert.deepEqual((cleanReport.inventory as { findings: unknown[] }).findings, []);
     assert.ok(
       cleanReport.summary.totals.flows > 0,
       'the clean image sent nothing at all: the negative control proves nothing',
