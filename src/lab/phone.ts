@@ -1,3 +1,4 @@
+import { runEachStep, type NamedStep } from '../run/teardown.ts';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CanarytrapError } from '../errors.ts';
@@ -64,16 +65,9 @@ export interface LabPhone extends AsyncDisposable {
 }
 
 /** Runs each shutdown step on its own, so one failure does not skip the rest. */
-async function shutdown(
-  steps: Array<[string, () => Promise<void> | void]>,
-  logger: Logger,
-): Promise<void> {
-  for (const [name, step] of steps) {
-    try {
-      await step();
-    } catch (error) {
-      logger.warn({ err: error, step: name }, 'lab phone shutdown step failed');
-    }
+async function shutdown(steps: readonly NamedStep[], logger: Logger): Promise<void> {
+  for (const failure of await runEachStep(steps)) {
+    logger.warn({ err: failure.error, step: failure.step }, 'lab phone shutdown step failed');
   }
 }
 

@@ -38,3 +38,23 @@ export class Teardown {
     return failures;
   }
 }
+
+export type NamedStep = readonly [name: string, run: () => Promise<void> | void];
+
+/**
+ * Runs named steps in order, each in its own try/catch, so one failure never skips the rest.
+ * Resolves with the failures; never rejects.
+ */
+export async function runEachStep(
+  steps: readonly NamedStep[],
+): Promise<Array<{ step: string; error: unknown }>> {
+  const failures: Array<{ step: string; error: unknown }> = [];
+  for (const [name, run] of steps) {
+    try {
+      await run();
+    } catch (error) {
+      failures.push({ step: name, error });
+    }
+  }
+  return failures;
+}

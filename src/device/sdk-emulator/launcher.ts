@@ -1,3 +1,4 @@
+import { runEachStep, type NamedStep } from '../../run/teardown.ts';
 import { execa, type ResultPromise } from 'execa';
 import { join } from 'node:path';
 import { CanarytrapError } from '../../errors.ts';
@@ -188,15 +189,8 @@ async function exitWithin(child: ResultPromise, ms: number): Promise<void> {
 }
 
 /** Runs every teardown step, each on its own, so one failure never skips the rest. */
-async function runEach(
-  logger: Logger,
-  steps: readonly [string, () => Promise<void>][],
-): Promise<void> {
-  for (const [name, step] of steps) {
-    try {
-      await step();
-    } catch (error) {
-      logger.debug({ err: error, step: name }, 'teardown step failed');
-    }
+async function runEach(logger: Logger, steps: readonly NamedStep[]): Promise<void> {
+  for (const failure of await runEachStep(steps)) {
+    logger.debug({ err: failure.error, step: failure.step }, 'teardown step failed');
   }
 }
