@@ -3,25 +3,12 @@ import assert from 'node:assert/strict';
 import { isCanarytrapError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBehaviours, jobServiceName } from '../../src/lab/behaviour/index.ts';
+import { DATA_ITEMS } from '../../src/lab/image-schema.ts';
 import { FakeHost, image, smsBehaviour } from './lab-behaviour-fake-host.ts';
 
 test('the payload holds every collected item read from the device, then the extra constants', async () => {
   const host = new FakeHost();
-  const all = [
-    'sms',
-    'contacts',
-    'call_log',
-    'imei',
-    'imsi',
-    'iccid',
-    'phone_number',
-    'android_id',
-    'serial',
-    'wifi_mac',
-    'location',
-    'accounts',
-    'build',
-  ];
+  const all = [...DATA_ITEMS];
   const runtime = startBehaviours(
     image([smsBehaviour('all', all, [], { ver: '5.1', beta: false })]),
     host,
