@@ -75,8 +75,36 @@ export class AdbClient {
     return out;
   }
 
+  /**
+   * Starts the adb server if it is not running. Two `adb start-server` racing against a stopped
+   * server each spawn a daemon; the loser kills the winner ("server killed by remote request",
+   * "didn't ACK"). So starts against one server are serialised within this process, and a start
+   * that lost a race with another process is retried once the dust has settled.
+   */
   async startServer(): Promise<void> {
-    await this.run(['start-server'], { timeoutMs: 20_000 });
+    const key = `${this.adbPath}\0${this.serverPort}`;
+    const previous = serverStarts.get(key) ?? Promise.resolve();
+    const start = previous.catch(() => undefined).then(() => this.#startServerWithRetry());
+    serverStarts.set(key, start);
+    try {
+      await start;
+    } finally {
+      if (serverStarts.get(key) === start) serverStarts.delete(key);
+    }
+  }
+
+  async #startServerWithRetry(): Promise<void> {
+    const attempts = 3;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.run(['start-server'], { timeoutMs: 20_000 });
+        return;
+      } catch (error) {
+        if (!(error instanceof CanarytrapError) || error.code !== 'adb-command-failed') throw error;
+        if (attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 300 * attempt));
+      }
+    }
   }
 
   /** `adb devices` as serial → state. */
@@ -94,6 +122,9 @@ export class AdbClient {
     await this.run(['kill-server'], { allowFailure: true, timeoutMs: 10_000 });
   }
 }
+
+/** In-flight `adb start-server` per adb binary and server port, shared by every client. */
+const serverStarts = new Map<string, Promise<void>>();
 
 export function firstLine(text: string): string {
   return text.trim().split('\n')[0]?.trim() ?? '';
