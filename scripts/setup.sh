@@ -45,3 +45,16 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   # not have, which `npm ci` refuses while `npm install` skips it, as optional ones should be.
   npm install --no-audit --no-fund --loglevel=error >&2
 fi
+
+# Appium's UiAutomator2 driver lives in a project-local Appium home, installed from npm like the
+# rest; the worker's Appium server finds it there (config: CANARYTRAP_APPIUM_HOME).
+appium_home="${CANARYTRAP_APPIUM_HOME:-$PWD/.appium}"
+uia2_version="$(node -p "require('./package.json').canarytrap.uiautomator2Driver")"
+uia2_manifest="$appium_home/node_modules/appium-uiautomator2-driver/package.json"
+uia2_installed="$( [ -f "$uia2_manifest" ] && node -p "require('$uia2_manifest').version" || true)"
+if [ "$uia2_installed" != "$uia2_version" ]; then
+  echo "setup: installing Appium's UiAutomator2 driver $uia2_version into $appium_home" >&2
+  appium() { APPIUM_HOME="$appium_home" node_modules/.bin/appium "$@" --log-level error; }
+  [ -z "$uia2_installed" ] || appium driver uninstall uiautomator2 >&2
+  appium driver install "uiautomator2@$uia2_version" >&2
+fi
