@@ -54,7 +54,7 @@ uia2_manifest="$appium_home/node_modules/appium-uiautomator2-driver/package.json
 uia2_installed="$( [ -f "$uia2_manifest" ] && node -p "require('$uia2_manifest').version" || true)"
 if [ "$uia2_installed" != "$uia2_version" ]; then
   echo "setup: installing Appium's UiAutomator2 driver $uia2_version into $appium_home" >&2
-  appium() { APPIUM_HOME="$appium_home" node_modules/.bin/appium "$@" --log-level error; }
+  appium() { APPIUM_HOME="$appium_home" node_modules/.bin/appium "$@"; }
   [ -z "$uia2_installed" ] || appium driver uninstall uiautomator2 >&2
-  appium driver install "uiautomator2@$uia2_version" >&2
+  appium driver install "uiautomator2@$uia2_version" >/dev/null
 fi
