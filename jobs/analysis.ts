@@ -4,7 +4,15 @@ import type { Config } from '../src/config.ts';
 import { AdbClient } from '../src/device/adb-client.ts';
 import { CanarytrapError, describeError, isCanarytrapError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
+import {
+  CANCEL_REASON,
+  isRunCancelled,
+  settleWithin,
+  throwIfCancelled,
+  untilCancelled,
+} from '../src/queue/cancel.ts';
 import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from '../src/queue/job-data.ts';
+import type { AppiumServer } from '../src/ui/index.ts';
 import { STAGES } from '../src/queue/names.ts';
 import { RUN_FILES, writeJsonAtomic, type RunRecord } from '../src/run/run-dir.ts';
 import { Teardown } from '../src/run/teardown.ts';
@@ -32,12 +40,22 @@ export const PIPELINE: readonly StageDefinition[] = [
 export interface AnalysisDeps {
   config: Config;
   logger: Logger;
+  /** The worker host's Appium server; absent, a run that drives the UI starts its own. */
+  appium?: AppiumServer;
 }
 
-/** The BullMQ processor of one analysis: the stages in order, teardown on every path. */
+/** How long a stage cut short by a cancel may take to notice its device is gone. */
+const ABANDONED_STAGE_MS = 20_000;
+
+/**
+ * The BullMQ processor of one analysis: the stages in order, teardown on every path. When
+ * `signal` aborts (the run was cancelled) it stops at once, between stages or in the middle of
+ * one, tears the device down and fails the job with "cancelled by user", without a retry.
+ */
 export async function processAnalysis(
   job: Job<AnalysisJobData, AnalysisResult>,
   deps: AnalysisDeps,
+  signal?: AbortSignal,
 ): Promise<AnalysisResult> {
   const jobId = job.id ?? job.data.runId;
   const jobLogger = deps.logger.child({ jobId, runId: job.data.runId });
@@ -49,6 +67,8 @@ export async function processAnalysis(
     teardown: new Teardown(),
     startedAt: Date.now(),
     logger: jobLogger,
+    ...(signal ? { signal } : {}),
+    ...(deps.appium ? { appium: deps.appium } : {}),
     publish: (progress: AnalysisProgress) => job.updateProgress(progress),
     flows: [],
     events: [],
@@ -56,8 +76,11 @@ export async function processAnalysis(
     limitations: [],
     stages: [],
   };
+  // A stage a cancel cut short still runs until its device is gone; it is awaited after teardown.
+  let abandoned: Promise<unknown> | undefined;
   try {
     for (const [index, stage] of PIPELINE.entries()) {
+      throwIfCancelled(signal);
       // Every stage logs with jobId, stage and (once booted) the device bound.
       context.logger = jobLogger.child({
         stage: stage.name,
@@ -73,7 +96,10 @@ export async function processAnalysis(
         at: startedAt,
       });
       try {
-        const note = (await stage.run(context)) ?? undefined;
+        const work = stage.run(context);
+        abandoned = work;
+        const note = (await untilCancelled(work, signal)) ?? undefined;
+        abandoned = undefined;
         context.stages.push({
           name: stage.name,
           startedAt,
@@ -121,12 +147,27 @@ export async function processAnalysis(
       summary: context.stages.at(-1)?.note ?? '',
     };
   } catch (error) {
-    context.logger.error({ err: error }, 'analysis failed');
-    if (context.runDir) await writeRecord(context, job, 'failed', error).catch(() => undefined);
+    const cancelled = isRunCancelled(error);
+    if (cancelled) context.logger.info('run cancelled');
+    else context.logger.error({ err: error }, 'analysis failed');
+    if (context.runDir)
+      await writeRecord(context, job, cancelled ? 'cancelled' : 'failed', error).catch(
+        (writeError: unknown) => context.logger.warn({ err: writeError }, 'run record not written'),
+      );
     throw toQueueError(error);
   } finally {
     const failures = await context.teardown.run();
     if (failures.length > 0) context.logger.warn({ failures }, 'teardown steps failed');
+    if (abandoned) {
+      const ended = await settleWithin(abandoned, ABANDONED_STAGE_MS);
+      context.logger.info({ ended }, 'cancelled stage wound down');
+      // A device or capture the cut-short stage started after teardown ran is stopped here
+      // (both stops are idempotent).
+      await context.device?.stop().catch((e: unknown) => context.logger.warn({ err: e }, 'device'));
+      await context.capture
+        ?.stop()
+        .catch((e: unknown) => context.logger.warn({ err: e }, 'capture'));
+    }
   }
 }
 
@@ -160,6 +201,7 @@ async function writeRecord(
 
 /** Errors a retry cannot fix become UnrecoverableError, so BullMQ does not try again. */
 function toQueueError(error: unknown): Error {
+  if (isRunCancelled(error)) return new UnrecoverableError(CANCEL_REASON);
   if (error instanceof CanarytrapError && error.permanent) {
     const unrecoverable = new UnrecoverableError(`${error.code}: ${error.oneLine()}`);
     return unrecoverable;

@@ -12,6 +12,8 @@ import type { AnalysisJobData, AnalysisProgress } from '../src/queue/job-data.ts
 import type { StageName } from '../src/queue/names.ts';
 import type { StageRecord } from '../src/report/model.ts';
 import type { Teardown } from '../src/run/teardown.ts';
+import type { AppiumServer } from '../src/ui/index.ts';
+import type { UiReport } from '../src/report/model.ts';
 
 /** What the stages of one analysis share. Stages fill it in order; each reads what earlier ones left. */
 export interface RunContext {
@@ -21,12 +23,18 @@ export interface RunContext {
   readonly adb: AdbClient;
   readonly teardown: Teardown;
   readonly startedAt: number;
+  /** The worker host's Appium server, shared by its jobs; started on first use. Absent: one per run. */
+  readonly appium?: AppiumServer;
   logger: Logger;
+  /** Aborts when the run is cancelled; long waits in a stage may end early on it. */
+  readonly signal?: AbortSignal;
   /** Publishes progress through BullMQ (QueueEvents) for `watch` and the web page. */
   publish(progress: AnalysisProgress): Promise<void>;
   /** Set by intake, once the image is known good. */
   runDir?: string;
   image?: StoredImage;
+  /** Set by intake when the device boots another image than the submitted one (a transplant). */
+  bootImage?: StoredImage;
   capture?: CaptureSession;
   device?: RunningDevice;
   canaries?: GeneratedCanaries;
@@ -36,6 +44,8 @@ export interface RunContext {
   /** What the run could not observe, one sentence each. */
   limitations: string[];
   stages: StageRecord[];
+  /** Set by exercise when it drove the UI: steps and consent decisions for the report. */
+  ui?: UiReport;
 }
 
 export type Stage = (context: RunContext) => Promise<string | void>;

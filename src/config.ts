@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,13 @@ export interface Config {
   androidHome: string | undefined;
   /** Directory holding frida-server binaries per ABI (`frida-server-<abi>`). `CANARYTRAP_FRIDA_SERVER_DIR`. */
   fridaServerDir: string | undefined;
+  /**
+   * Directories of base images that the apps of an image not bootable as-is are moved onto
+   * (lab image JSON files, emulator system-image directories). `CANARYTRAP_BASE_IMAGES`
+   * (path-delimiter separated), default none; the bundled `images/lab/base-*.json` and the SDK's
+   * system images under `ANDROID_HOME` are always searched too.
+   */
+  baseImageDirs: string[];
   /** Which device to boot images on. `CANARYTRAP_LAUNCHER`: `lab-phone` | `sdk-emulator` | `auto` (default). */
   launcher: 'lab-phone' | 'sdk-emulator' | 'auto';
   /** pino level. `CANARYTRAP_LOG_LEVEL`, default `warn`. */
@@ -33,11 +41,17 @@ export interface Config {
   allowedRoots: string[];
   /** Largest image the HTTP API accepts as an upload, bytes. `CANARYTRAP_UPLOAD_LIMIT_MB`, default 4096 MB. */
   uploadLimitBytes: number;
+  /** Appium's home, holding the UiAutomator2 driver (installed by `bash scripts/setup.sh`). `CANARYTRAP_APPIUM_HOME`, default `<repo>/.appium`. */
+  appiumHome: string;
+  /** The Android SDK root Appium and its driver use (they run `<root>/platform-tools/adb`). `CANARYTRAP_ANDROID_HOME`, default `/usr/lib/android-sdk` (Debian's adb) where it exists, else `ANDROID_HOME`. */
+  appiumAndroidHome: string | undefined;
   /** How soon a job whose worker died (SIGKILL, crash) goes to another worker, ms: BullMQ's stalled-job check interval and job lock duration. `CANARYTRAP_STALLED_INTERVAL_MS`, default 15000, at least 1000. */
   stalledIntervalMs: number;
 }
 
 const LAB_IMAGES_ROOT = fileURLToPath(new URL('../images/lab', import.meta.url));
+const REPO_APPIUM_HOME = fileURLToPath(new URL('../.appium', import.meta.url));
+const DEBIAN_ANDROID_HOME = '/usr/lib/android-sdk';
 
 type Env = Record<string, string | undefined>;
 
@@ -84,6 +98,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     adbServerPort,
     androidHome: env['ANDROID_HOME'] ?? env['ANDROID_SDK_ROOT'] ?? undefined,
     fridaServerDir: env['CANARYTRAP_FRIDA_SERVER_DIR'] ?? undefined,
+    baseImageDirs: (env['CANARYTRAP_BASE_IMAGES'] ?? '')
+      .split(delimiter)
+      .filter((d) => d.length > 0)
+      .map((d) => resolve(cwd, d)),
     launcher,
     logLevel: env['CANARYTRAP_LOG_LEVEL'] ?? 'warn',
     consoleAuthTokenPath: consoleAuthTokenPath(env),
@@ -95,6 +113,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
           .map((r) => resolve(cwd, r))
       : [dataRoot, LAB_IMAGES_ROOT],
     uploadLimitBytes: Math.floor(uploadLimitMb * 1024 * 1024),
+    appiumHome: resolve(cwd, env['CANARYTRAP_APPIUM_HOME'] ?? REPO_APPIUM_HOME),
+    appiumAndroidHome:
+      env['CANARYTRAP_ANDROID_HOME'] ??
+      (existsSync(DEBIAN_ANDROID_HOME)
+        ? DEBIAN_ANDROID_HOME
+        : (env['ANDROID_HOME'] ?? env['ANDROID_SDK_ROOT'])),
     stalledIntervalMs,
   };
 }

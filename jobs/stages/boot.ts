@@ -14,7 +14,23 @@ export async function bootStage(context: RunContext): Promise<string> {
     runId: context.data.runId,
     perProvider: context.data.options.perProvider ?? 3,
   });
-  const launcher = chooseLauncher(image, context);
+  const plan = image.inventory.runPlan;
+  // A launcher the user named is tried whatever the plan says; its own error then tells why.
+  const forced = context.data.options.launcher !== undefined || context.config.launcher !== 'auto';
+  if (plan.mode === 'static-only' && !forced) {
+    throw new CanarytrapError(
+      'image-not-runnable',
+      `the image cannot run dynamically: ${plan.reason}`,
+      {
+        permanent: true,
+        expected: true,
+        hint: "its static findings are in the run's inventory.json and in `canarytrap inspect`",
+      },
+    );
+  }
+  // A transplant boots the image built from the base, not the submitted one.
+  const target = context.bootImage ?? image;
+  const launcher = chooseLauncher(target, context);
   const capture = await startCapture({
     runDir,
     logger: context.logger,
@@ -27,7 +43,7 @@ export async function bootStage(context: RunContext): Promise<string> {
   context.capture = capture;
   context.teardown.add('capture', () => capture.stop());
   const device = await launcher.launch({
-    imageDir: image.dir,
+    imageDir: target.dir,
     runDir,
     network: { dnsServer: capture.dns, httpProxy: capture.proxy },
     phoneNumber: context.canaries.plan.identity.phoneNumber,

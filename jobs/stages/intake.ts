@@ -1,16 +1,46 @@
 import { join } from 'node:path';
-import { ImageStore, intakeImage } from '../../src/intake/index.ts';
+import {
+  carryOutTransplant,
+  ImageStore,
+  intakeImage,
+  transplantSettings,
+} from '../../src/intake/index.ts';
 import { createRunDir, RUN_FILES, writeJsonAtomic } from '../../src/run/run-dir.ts';
 import type { RunContext } from '../context.ts';
 
-/** Checks and stores the image, then opens the run directory: a bad image leaves no run behind. */
+/**
+ * Checks and stores the image, then opens the run directory: a bad image leaves no run behind.
+ * An image planned for a transplant has its vendor apps moved onto the base here, and the built
+ * image is what boot starts.
+ */
 export async function intakeStage(context: RunContext): Promise<string> {
-  const image = await intakeImage(context.data.imagePath, new ImageStore(context.config.dataRoot), {
+  const store = new ImageStore(context.config.dataRoot);
+  const settings = await transplantSettings(context.config);
+  const image = await intakeImage(context.data.imagePath, store, {
     logger: context.logger,
+    bases: settings.bases,
+    ...(settings.emulator ? { emulator: settings.emulator } : {}),
   });
   context.image = image;
   context.runDir = await createRunDir(context.config.dataRoot, context.data.runId);
-  await writeJsonAtomic(join(context.runDir, RUN_FILES.inventory), image.inventory);
   const model = image.metadata.model ? ` ${image.metadata.model}` : '';
-  return `${image.reused ? 'already stored' : 'stored'} ${image.id.slice(0, 12)}${model}, ${image.inventory.apps.length} preinstalled apps`;
+  let note = `${image.reused ? 'already stored' : 'stored'} ${image.id.slice(0, 12)}${model}, ${image.inventory.apps.length} preinstalled apps`;
+  if (image.inventory.runPlan.mode === 'transplant') {
+    const carried = await carryOutTransplant(image, store, {
+      catalogue: settings.bases,
+      labBuildDir: settings.labBuildDir,
+      logger: context.logger,
+      ...(settings.emulator ? { emulator: settings.emulator } : {}),
+    });
+    context.bootImage = carried.image;
+    // The report shows the plan and what came of it beside the submitted image's inventory.
+    context.image = { ...image, inventory: { ...image.inventory, transplant: carried.outcome } };
+    const base = carried.outcome.base.name;
+    context.limitations.push(
+      ...carried.outcome.limitations.map((l) => `transplant onto ${base}: ${l}`),
+    );
+    note += `; ${carried.outcome.moved.length} vendor apps moved onto ${base}`;
+  }
+  await writeJsonAtomic(join(context.runDir, RUN_FILES.inventory), context.image.inventory);
+  return note;
 }

@@ -46,5 +46,6 @@ export function assembleReport(context: RunContext): Report {
     stages: context.stages,
     limitations: context.limitations,
     inventory: image.inventory,
+    ...(context.ui ? { ui: context.ui } : {}),
   });
 }

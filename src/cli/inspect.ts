@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { ImageStore, intakeImage, type InventoryApp, type StoredImage } from '../intake/index.ts';
+import {
+  ImageStore,
+  intakeImage,
+  transplantSettings,
+  type InventoryApp,
+  type RunPlan,
+  type StoredImage,
+} from '../intake/index.ts';
 import { resolveImageArgument } from './image-argument.ts';
 import { action, cliRuntime } from './runtime.ts';
 
@@ -23,8 +30,11 @@ export function registerInspect(program: Command): void {
       action(async (image: string, flags: { json?: boolean }) => {
         const { config, logger } = cliRuntime();
         const resolved = await resolveImageArgument(image, config);
+        const settings = await transplantSettings(config);
         const stored = await intakeImage(resolved.path, new ImageStore(config.dataRoot), {
           logger,
+          bases: settings.bases,
+          ...(settings.emulator ? { emulator: settings.emulator } : {}),
         });
         process.stdout.write(
           flags.json
@@ -70,8 +80,24 @@ function renderInspection(stored: StoredImage, label: string): string {
     ]),
     '',
     `Run plan: ${stored.inventory.runPlan.mode} — ${stored.inventory.runPlan.reason}`,
+    ...transplantLines(stored.inventory.runPlan),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function transplantLines(plan: RunPlan): string[] {
+  const t = plan.transplant;
+  if (!t) return [];
+  return [
+    `  base            ${t.base.name} (API ${t.base.apiLevel}, ${t.base.abi}, ${t.base.kind}) on the ${t.base.launcher}`,
+    ...t.moves.map(
+      (m) =>
+        `  move            ${m.package}  ${m.from} -> ${m.to}${m.privilegedPermissions.length ? `  [allow-listed: ${m.privilegedPermissions.map((p) => p.replace(/^android\.permission\./, '')).join(', ')}]` : ''}`,
+    ),
+    ...t.skipped.map((s) => `  stays           ${s.package}  ${s.path}: ${s.reason}`),
+    ...(t.allowList.entries.length ? [`  allow-list      ${t.allowList.path}`] : []),
+    ...t.limitations.map((l) => `  limitation      ${l}`),
+  ];
 }
 
 function appLines(app: InventoryApp): string[] {

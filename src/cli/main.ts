@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerCancel } from './cancel.ts';
 import { registerCorrelate } from './correlate.ts';
 import { registerDemo } from './demo.ts';
 import { registerDiff } from './diff.ts';
@@ -28,6 +29,7 @@ registerWatch(program);
 registerReport(program);
 registerDiff(program);
 registerRerun(program);
+registerCancel(program);
 registerServe(program);
 registerDemo(program);
 registerCorrelate(program);

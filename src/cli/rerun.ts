@@ -4,8 +4,15 @@ import { requireRedis } from '../queue/connection.ts';
 import { resolveImageArgument } from '../run/image-argument.ts';
 import { rerunJobData } from '../run/rerun.ts';
 import { assertRunId } from './image-argument.ts';
+import { collect, uiJobOptions, type UiFlags } from '../ui/index.ts';
 import { action, cliRuntime } from './runtime.ts';
 import { watchRun } from './watch.ts';
+
+interface RerunFlags extends UiFlags {
+  image: string;
+  wait?: boolean;
+  json?: boolean;
+}
 
 export function registerRerun(program: Command): void {
   program
@@ -19,13 +26,19 @@ export function registerRerun(program: Command): void {
       'the new image: a path or a lab image name such as adups-2016-fixed',
     )
     .option('--wait', 'follow the run live and end with its leak summary')
+    .option(
+      '--consent <name=decision>',
+      "accept or refuse a consent, over the earlier run's decisions (repeatable)",
+      collect,
+    )
+    .option('--plan <file>', "exercise plan (JSON); default the earlier run's plan")
     .option('--json', 'print the run id as JSON')
     .addHelpText(
       'after',
       '\nCompare afterwards with `canarytrap diff <run> <new run>`. Exit codes as for submit.',
     )
     .action(
-      action(async (run: string, flags: { image: string; wait?: boolean; json?: boolean }) => {
+      action(async (run: string, flags: RerunFlags) => {
         const { config } = cliRuntime();
         const baseRunId = assertRunId(run);
         const resolved = await resolveImageArgument(flags.image, config);
@@ -34,6 +47,7 @@ export function registerRerun(program: Command): void {
         let runId: string;
         try {
           const data = await rerunJobData(queue, config, baseRunId, resolved);
+          data.options = { ...data.options, ...(await uiJobOptions(flags, data.options)) };
           await enqueueAnalysis(queue, data);
           runId = data.runId;
         } finally {

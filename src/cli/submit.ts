@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { enqueueAnalysis, openAnalysisQueue } from '../queue/analysis-queue.ts';
 import { requireRedis } from '../queue/connection.ts';
 import { analysisJobData, resolveImageArgument } from '../run/image-argument.ts';
+import { collect, uiJobOptions } from '../ui/index.ts';
 import { action, cliRuntime } from './runtime.ts';
 import { watchRun } from './watch.ts';
 
@@ -11,6 +12,8 @@ export interface SubmitFlags {
   perProvider?: string;
   advanceHours?: string;
   json?: boolean;
+  consent?: string[];
+  plan?: string;
 }
 
 export function registerSubmit(program: Command): void {
@@ -24,6 +27,12 @@ export function registerSubmit(program: Command): void {
     .option('--baseline <run>', 'an earlier run of the same lineage this run is compared with')
     .option('--per-provider <n>', 'SMS, contacts and calls to plant of each', '3')
     .option('--advance-hours <h>', 'device-clock hours to advance while exercising', '80')
+    .option(
+      '--consent <name=decision>',
+      'accept or refuse a consent of the exercise plan, e.g. experience-programme=refuse (repeatable)',
+      collect,
+    )
+    .option('--plan <file>', 'exercise plan (JSON) to drive the UI with; default images/plans/default.json')
     .option('--json', 'print the run id as JSON')
     .addHelpText(
       'after',
@@ -39,6 +48,7 @@ export function registerSubmit(program: Command): void {
           options: {
             perProvider: Number(flags.perProvider ?? 3),
             advanceHours: Number(flags.advanceHours ?? 80),
+            ...(await uiJobOptions(flags)),
           },
         });
         const queue = openAnalysisQueue(redisUrl, config.queuePrefix);

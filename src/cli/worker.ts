@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { ensureRedis } from '../queue/connection.ts';
 import { startAnalysisWorker, type WorkerHandle } from '../queue/worker.ts';
+import { appiumServerFor } from '../ui/index.ts';
 import { action, cliRuntime } from './runtime.ts';
 
 export function startWorker(
@@ -12,12 +13,15 @@ export function startWorker(
   logger: Logger,
   concurrency: number,
 ): WorkerHandle {
+  // One Appium server for the host, started by the first run that drives a UI.
+  const appium = appiumServerFor(config, logger);
   return startAnalysisWorker({
     redisUrl,
     config,
     logger,
     concurrency,
-    processor: (job) => processAnalysis(job, { config, logger }),
+    processor: (job, signal) => processAnalysis(job, { config, logger, appium }, signal),
+    onClose: () => appium.stop(),
   });
 }
 

@@ -67,12 +67,41 @@ function locationForms(value: string): ValueForm[] {
   if (!match) return [{ text: value, label: 'as-given', primary: true }];
   const lat = match[1]!;
   const lng = match[2]!;
-  return [
+  const forms: ValueForm[] = [
     { text: `${lat},${lng}`, label: 'pair', primary: true },
     { text: `${lat}, ${lng}`, label: 'pair-spaced', primary: false },
     { text: lat, label: 'latitude', primary: false, part: { index: 0, of: 2 } },
     { text: lng, label: 'longitude', primary: false, part: { index: 1, of: 2 } },
   ];
+  // A JSON number or Java's Double.toString drops trailing zeros: 54.687200 is sent as 54.6872.
+  const shortLat = shortestDecimal(lat);
+  const shortLng = shortestDecimal(lng);
+  if (shortLat !== undefined)
+    forms.push({
+      text: shortLat,
+      label: 'latitude-number',
+      primary: false,
+      part: { index: 0, of: 2 },
+    });
+  if (shortLng !== undefined)
+    forms.push({
+      text: shortLng,
+      label: 'longitude-number',
+      primary: false,
+      part: { index: 1, of: 2 },
+    });
+  return forms;
+}
+
+/**
+ * The decimal without trailing zeros, when that differs and keeps enough digits (three after the
+ * point) to stay specific; undefined otherwise.
+ */
+function shortestDecimal(text: string): string | undefined {
+  const short = text.replace(/0+$/, '');
+  if (short === text) return undefined;
+  const decimals = short.length - short.indexOf('.') - 1;
+  return decimals >= 3 ? short : undefined;
 }
 
 export function valueForms(canary: Canary): ValueForm[] {

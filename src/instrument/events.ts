@@ -110,6 +110,27 @@ export const instrumentationEventSchema = z.discriminatedUnion('type', [
     path: z.string().optional(),
   }),
   z.object({ ...base, type: z.literal('package.remove'), target: z.string() }),
+  /**
+   * Lab phone only: a behaviour's trigger fired but its `when` setting (a consent) did not hold,
+   * so nothing was sent. Lets a report say what was held back and why.
+   */
+  z.object({
+    ...base,
+    type: z.literal('behaviour.skip'),
+    behaviour: z.string(),
+    /** The trigger that fired: `boot`, `alarm`, `job`, `sms-received`, `setting`. */
+    trigger: z.string(),
+    reason: z.string(),
+    setting: z
+      .object({
+        namespace: z.string(),
+        key: z.string(),
+        equals: z.string(),
+        /** The value it held; absent when unset. */
+        value: z.string().optional(),
+      })
+      .optional(),
+  }),
 ]);
 
 export type InstrumentationEvent = z.infer<typeof instrumentationEventSchema>;

@@ -1,6 +1,6 @@
 import { open, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../errors.ts';
+import { CanarytrapError, InputError } from '../errors.ts';
 import { runTool, runToolBytes } from './tools.ts';
 
 /**
@@ -168,6 +168,21 @@ export async function dumpExt4Files(
   const script = join(scratchDir, 'debugfs-dump.cmd');
   await writeFile(script, safe.map((f) => `dump "${f.from}" "${f.to}"\n`).join(''));
   const result = await runTool('debugfs', ['-f', script, image], { timeoutMs });
+  assertOpened(result.stderr, image);
+}
+
+/** Copies the whole filesystem into `targetDir` (which must exist), links kept as links. */
+export async function rdumpExt4(
+  image: string,
+  targetDir: string,
+  timeoutMs: number,
+): Promise<void> {
+  if (!isSafeFsPath(targetDir)) {
+    throw new CanarytrapError('path-unsafe', `cannot hand ${targetDir} to debugfs`, {
+      hint: 'use a data root whose path has no quotes, backslashes or control characters',
+    });
+  }
+  const result = await runTool('debugfs', ['-R', `rdump / "${targetDir}"`, image], { timeoutMs });
   assertOpened(result.stderr, image);
 }
 

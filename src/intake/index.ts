@@ -34,3 +34,4 @@ export {
   type PartitionEntry,
   type PartitionFilesystem,
 } from './partition/reader.ts';
+export * from './transplant/index.ts';

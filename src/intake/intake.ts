@@ -8,8 +8,10 @@ import { sha256Directory, sha256File } from './hashing.ts';
 import { evaluateIndicators, loadIndicatorRules, type IndicatorRules } from './indicators.ts';
 import { inventoryApps } from './inventory/inventory-apps.ts';
 import { openPartition, type PartitionReader } from './partition/reader.ts';
-import { planRun, type EmulatorHost } from './run-plan.ts';
-import { sniffImage } from './sniff.ts';
+import { planRun, type EmulatorHost, type RunPlan } from './run-plan.ts';
+import { sniffImage, type ImageKind } from './sniff.ts';
+import { planTransplant } from './transplant/plan.ts';
+import type { BaseCatalogue } from './transplant/types.ts';
 import { stageSource } from './stage-source.ts';
 import type { ImageStore } from './store.ts';
 import type { ImageInventory, ImageMetadata, StoredImage } from './types.ts';
@@ -27,6 +29,11 @@ export interface IntakeOptions {
   indicatorRules?: IndicatorRules | string;
   /** The SDK emulator on this host, for the run plan; undefined: none. */
   emulator?: EmulatorHost;
+  /**
+   * Base images to move the apps of an image onto when it cannot boot as it is. Unset: no
+   * transplant is planned, and stored plans are returned as they were stored.
+   */
+  bases?: BaseCatalogue;
 }
 
 const MAX_BUILD_PROP_BYTES = 1024 * 1024;
@@ -50,7 +57,7 @@ export async function intakeImage(
   const existing = await store.get(id);
   if (existing) {
     log.info('image already stored');
-    return existing;
+    return replanned(existing, store, options);
   }
 
   const timeoutMs = options.timeoutMs ?? 120_000;
@@ -66,62 +73,22 @@ export async function intakeImage(
       timeoutMs,
       scratchDir: scratch,
     });
-    const systemImg = join(entryDir, 'system.img');
-    const { size: systemImageBytes } = await stat(systemImg);
-    if (systemImageBytes === 0) {
-      throw new InputError('image-empty', `${basename(path)}: its system.img is empty (0 bytes)`, {
-        hint: 'the image was packed from an unfinished build or copy; fetch it again',
-      });
-    }
-    const partition = await openPartition(
-      systemImg,
-      systemImageBytes,
-      `${basename(path)}: system.img`,
-      { timeoutMs, scratchDir: scratch, maxExtractBytes: zipLimits.maxTotalBytes },
-    );
-
-    const buildProp = await readBuildProp(partition, basename(path));
-    await writeFile(join(entryDir, 'build.prop'), buildProp);
-    const facts = buildFacts(parseBuildProp(buildProp.toString('utf8')));
-    const labImageName = await readLabImageName(partition);
-    log.info({ fingerprint: facts.fingerprint }, 'image staged');
-
-    const apps = await inventoryApps(partition, scratch, { timeoutMs });
-    const rules =
-      typeof options.indicatorRules === 'object'
-        ? options.indicatorRules
-        : await loadIndicatorRules(options.indicatorRules);
-    const files = (await readdir(entryDir, { recursive: true }))
-      .filter((f) => f !== 'metadata.json' && f !== 'inventory.json')
-      .sort();
-    const metadata: ImageMetadata = {
-      version: 1,
-      sha256: id,
+    const described = await describeEntry(entryDir, scratch, {
+      id,
+      label: basename(path),
       sourceKind: kind,
       sourceName: basename(path),
-      storedAt: new Date().toISOString(),
-      files,
-      systemImageBytes,
-      filesystem: partition.filesystem,
-      ...facts,
-      // The lab phone reads ext4 only: an erofs lab image keeps its name but is not bootable there.
-      labImage: labImageName !== undefined && partition.filesystem === 'ext4',
-      labImageName,
-    };
+      timeoutMs,
+      maxExtractBytes: zipLimits.maxTotalBytes,
+      ...(options.indicatorRules === undefined ? {} : { indicatorRules: options.indicatorRules }),
+      ...(options.emulator === undefined ? {} : { emulator: options.emulator }),
+    });
+    const { metadata } = described;
     const inventory: ImageInventory = {
-      version: 1,
-      apps,
-      findings: evaluateIndicators(rules, apps),
-      runPlan: planRun(
-        {
-          labImage: labImageName !== undefined,
-          filesystem: partition.filesystem,
-          files,
-          abis: facts.abis,
-        },
-        options.emulator,
-      ),
+      ...described.inventory,
+      runPlan: await transplantIfNeeded(metadata, described.inventory, store, options),
     };
+    const { apps } = inventory;
     await writeFile(join(entryDir, 'inventory.json'), `${JSON.stringify(inventory, null, 2)}\n`);
     // metadata.json last: its presence marks a complete entry for readers of older layouts.
     await writeFile(join(entryDir, 'metadata.json'), `${JSON.stringify(metadata, null, 2)}\n`);
@@ -130,7 +97,7 @@ export async function intakeImage(
     if ((await store.commit(entryDir, id)) === 'exists') {
       log.info('a concurrent intake stored this image first');
       const winner = await store.get(id);
-      if (winner) return winner;
+      if (winner) return replanned(winner, store, options);
     }
     log.info({ apps: apps.length, findings: inventory.findings.length }, 'image stored');
     return {
@@ -144,6 +111,148 @@ export async function intakeImage(
   } finally {
     await store.discard(partial);
   }
+}
+
+export interface DescribeOptions {
+  id: string;
+  /** Names the image in error messages. */
+  label: string;
+  sourceKind: ImageKind;
+  sourceName: string;
+  timeoutMs: number;
+  maxExtractBytes: number;
+  indicatorRules?: IndicatorRules | string;
+  emulator?: EmulatorHost;
+}
+
+/**
+ * Reads a staged entry directory (system.img in place) into its metadata and inventory: build
+ * facts, apps, indicator findings and the as-is run plan. Writes build.prop beside system.img.
+ */
+export async function describeEntry(
+  entryDir: string,
+  scratch: string,
+  options: DescribeOptions,
+): Promise<{ metadata: ImageMetadata; inventory: ImageInventory }> {
+  const label = options.label;
+  const systemImg = join(entryDir, 'system.img');
+  const { size: systemImageBytes } = await stat(systemImg);
+  if (systemImageBytes === 0) {
+    throw new InputError('image-empty', `${label}: its system.img is empty (0 bytes)`, {
+      hint: 'the image was packed from an unfinished build or copy; fetch it again',
+    });
+  }
+  const partition = await openPartition(systemImg, systemImageBytes, `${label}: system.img`, {
+    timeoutMs: options.timeoutMs,
+    scratchDir: scratch,
+    maxExtractBytes: options.maxExtractBytes,
+  });
+
+  const buildProp = await readBuildProp(partition, label);
+  await writeFile(join(entryDir, 'build.prop'), buildProp);
+  const facts = buildFacts(parseBuildProp(buildProp.toString('utf8')));
+  const labImageName = await readLabImageName(partition);
+
+  const apps = await inventoryApps(partition, scratch, { timeoutMs: options.timeoutMs });
+  const rules =
+    typeof options.indicatorRules === 'object'
+      ? options.indicatorRules
+      : await loadIndicatorRules(options.indicatorRules);
+  const files = (await readdir(entryDir, { recursive: true }))
+    .filter((f) => f !== 'metadata.json' && f !== 'inventory.json')
+    .sort();
+  const metadata: ImageMetadata = {
+    version: 1,
+    sha256: options.id,
+    sourceKind: options.sourceKind,
+    sourceName: options.sourceName,
+    storedAt: new Date().toISOString(),
+    files,
+    systemImageBytes,
+    filesystem: partition.filesystem,
+    ...facts,
+    // The lab phone reads ext4 only: an erofs lab image keeps its name but is not bootable there.
+    labImage: labImageName !== undefined && partition.filesystem === 'ext4',
+    labImageName,
+  };
+  const inventory: ImageInventory = {
+    version: 1,
+    apps,
+    findings: evaluateIndicators(rules, apps),
+    runPlan: planRun(
+      {
+        labImage: labImageName !== undefined,
+        filesystem: partition.filesystem,
+        files,
+        abis: facts.abis,
+      },
+      options.emulator,
+    ),
+  };
+  return { metadata, inventory };
+}
+
+/**
+ * The as-is plan, or a transplant onto a base image when the image cannot boot as it is and
+ * intake was told where bases are.
+ */
+async function transplantIfNeeded(
+  metadata: ImageMetadata,
+  inventory: ImageInventory,
+  store: ImageStore,
+  options: IntakeOptions,
+): Promise<RunPlan> {
+  const bases = options.bases;
+  if (!bases || inventory.runPlan.mode !== 'static-only') return inventory.runPlan;
+  return planTransplant(
+    {
+      apiLevel: metadata.apiLevel,
+      abis: metadata.abis,
+      manufacturer: metadata.manufacturer,
+      labBehaviour: metadata.labImageName !== undefined,
+      apps: inventory.apps,
+    },
+    inventory.runPlan,
+    bases,
+    options.emulator,
+    async (base) => {
+      if (base.apps) return base.apps;
+      // An SDK base is inventoried once; the store keeps it for the transplant and later plans.
+      const stored = await intakeImage(base.source, store, {
+        ...(options.logger ? { logger: options.logger } : {}),
+        timeoutMs: options.timeoutMs ?? 120_000,
+      });
+      return stored.inventory.apps;
+    },
+  );
+}
+
+/**
+ * A stored entry with its plan made again: bases and emulators come and go on a host, and a
+ * stored plan must not keep saying static-only once a base is there (or transplant once gone).
+ */
+async function replanned(
+  stored: StoredImage,
+  store: ImageStore,
+  options: IntakeOptions,
+): Promise<StoredImage> {
+  if (!options.bases || stored.metadata.transplant) return stored;
+  const asIs = planRun(
+    {
+      labImage: stored.metadata.labImageName !== undefined,
+      filesystem: stored.metadata.filesystem ?? 'ext4',
+      files: stored.metadata.files,
+      abis: stored.metadata.abis,
+    },
+    options.emulator,
+  );
+  const runPlan = await transplantIfNeeded(
+    stored.metadata,
+    { ...stored.inventory, runPlan: asIs },
+    store,
+    options,
+  );
+  return { ...stored, inventory: { ...stored.inventory, runPlan } };
 }
 
 async function readBuildProp(partition: PartitionReader, label: string): Promise<Buffer> {

@@ -1,11 +1,16 @@
+import type { TransplantPlan } from './transplant/types.ts';
+
 /**
  * How canarytrap will run an image: on the lab phone (lab images carry their behaviour file), in
  * the SDK emulator (the image brings kernel, ramdisk and system.img for an ABI this host runs),
- * or not at all (static findings only), with the reason in words a user can act on.
+ * by moving its vendor apps onto a base image of the same API level (transplant), or not at all
+ * (static findings only), with the reason in words a user can act on.
  */
 export interface RunPlan {
-  mode: 'lab-phone' | 'emulator' | 'static-only';
+  mode: 'lab-phone' | 'emulator' | 'transplant' | 'static-only';
   reason: string;
+  /** Set when mode is `transplant`: the base, the apps moved and what they lose. */
+  transplant?: TransplantPlan;
 }
 
 export interface RunPlanInput {
@@ -45,13 +50,13 @@ export function planRun(input: RunPlanInput, emulator: EmulatorHost | undefined)
 function planEmulatorRun(input: RunPlanInput, emulator: EmulatorHost | undefined): RunPlan {
   const kernel = KERNELS.find((k) => input.files.includes(k));
   const missing = [
-    kernel ? undefined : 'a kernel (kernel-ranchu)',
+    kernel ? undefined : 'kernel (kernel-ranchu)',
     input.files.includes('ramdisk.img') ? undefined : 'ramdisk.img',
   ].filter((m): m is string => m !== undefined);
   if (missing.length > 0) {
     return {
       mode: 'static-only',
-      reason: `not emulator-bootable: the image has no ${missing.join(' and no ')}; only the static inventory applies (submit the SDK system-image zip, or wait for app transplant onto a base image)`,
+      reason: `not emulator-bootable: the image has no ${missing.join(' and no ')}`,
     };
   }
   const abi = input.abis.find((a) => emulator?.abis.includes(a));

@@ -7,6 +7,7 @@ import { CanarytrapError } from '../errors.ts';
  */
 export const TOOL_PACKAGES = {
   mke2fs: 'e2fsprogs',
+  'mkfs.erofs': 'erofs-utils',
   debugfs: 'e2fsprogs',
   simg2img: 'android-sdk-libsparse-utils',
   img2simg: 'android-sdk-libsparse-utils',

@@ -4,6 +4,7 @@ import type { InventoryApp } from './inventory/types.ts';
 import type { PartitionFilesystem } from './partition/reader.ts';
 import type { RunPlan } from './run-plan.ts';
 import type { ImageKind } from './sniff.ts';
+import type { TransplantOutcome } from './transplant/types.ts';
 
 /** metadata.json of a stored image. */
 export interface ImageMetadata extends BuildFacts {
@@ -27,6 +28,8 @@ export interface ImageMetadata extends BuildFacts {
    */
   labImage: boolean;
   labImageName: string | undefined;
+  /** Set on an image canarytrap built by moving a vendor image's apps onto a base image. */
+  transplant?: { vendorImageId: string; baseImageId: string; base: string };
 }
 
 /** inventory.json of a stored image. */
@@ -35,6 +38,8 @@ export interface ImageInventory {
   apps: InventoryApp[];
   findings: Finding[];
   runPlan: RunPlan;
+  /** In a run's inventory: what the transplant of the run plan produced and booted. */
+  transplant?: TransplantOutcome;
 }
 
 /** One image in the store, as intake returns it. */

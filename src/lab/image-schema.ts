@@ -53,6 +53,16 @@ export const encodeStepSchema = z.discriminatedUnion('op', [
 ]);
 export type EncodeStep = z.infer<typeof encodeStepSchema>;
 
+const settingsTableSchema = z.enum(['system', 'secure', 'global']);
+
+/** A value in the device's settings provider, as `settings get <namespace> <key>` reads it. */
+export const settingConditionSchema = z.object({
+  namespace: settingsTableSchema,
+  key: z.string().min(1),
+  equals: z.string(),
+});
+export type SettingCondition = z.infer<typeof settingConditionSchema>;
+
 export const triggerSchema = z.discriminatedUnion('on', [
   /** Once, this many device-clock seconds after boot completes. */
   z.object({ on: z.literal('boot'), delaySeconds: z.number().nonnegative().default(0) }),
@@ -66,6 +76,11 @@ export const triggerSchema = z.discriminatedUnion('on', [
   z.object({ on: z.literal('job'), jobId: z.number().int(), everyHours: z.number().positive() }),
   /** Each incoming SMS (console `sms send`). */
   z.object({ on: z.literal('sms-received') }),
+  /**
+   * Once each time the setting changes to `equals` (`settings put` over adb, or a UI action such
+   * as a consent checkbox); writing the value it already holds does not fire it again.
+   */
+  settingConditionSchema.extend({ on: z.literal('setting') }),
 ]);
 export type Trigger = z.infer<typeof triggerSchema>;
 
@@ -85,7 +100,12 @@ export const sendSchema = z.discriminatedUnion('channel', [
         as: z.literal('body'),
         contentType: z.string().default('application/octet-stream'),
       }),
-      z.object({ as: z.literal('form'), field: z.string() }),
+      z.object({
+        as: z.literal('form'),
+        field: z.string(),
+        /** Constant form fields sent before the payload field (`gzip=1`, a project name...). */
+        fields: z.record(z.string()).optional(),
+      }),
       z.object({ as: z.literal('json'), field: z.string() }),
       z.object({ as: z.literal('query') }),
     ]),
@@ -102,6 +122,11 @@ export const behaviourSchema = z.object({
   id: z.string().min(1),
   description: z.string(),
   trigger: triggerSchema,
+  /**
+   * Fires only while this setting holds this value (a consent), checked each time the trigger
+   * fires; a firing it holds back is logged as a `behaviour.skip` event.
+   */
+  when: z.object({ setting: settingConditionSchema }).optional(),
   collect: z.array(z.enum(DATA_ITEMS)),
   /** Constant fields added to the payload (app version, channel ids...). */
   extra: z.record(z.union([z.string(), z.number(), z.boolean()])).optional(),
@@ -110,6 +135,63 @@ export const behaviourSchema = z.object({
   send: sendSchema,
 });
 export type Behaviour = z.infer<typeof behaviourSchema>;
+
+const settingNamespace = z.enum(['system', 'secure', 'global']);
+
+/** What tapping a screen element does to the phone. */
+export const uiActionSchema = z.object({
+  /** Id of the screen shown next; "home" is the launcher home screen. */
+  goTo: z.string().min(1).optional(),
+  /** Settings written through the lab OS, so `settings get` and behaviours see them. */
+  set: z
+    .array(z.object({ namespace: settingNamespace, key: z.string().min(1), value: z.string() }))
+    .optional(),
+  /** Setup done: global device_provisioned=1, secure user_setup_complete=1, then home. */
+  finishSetup: z.boolean().optional(),
+});
+export type UiAction = z.infer<typeof uiActionSchema>;
+
+export const uiElementSchema = z.object({
+  /** Full resource id, e.g. "com.android.provision:id/next". */
+  resourceId: z.string().optional(),
+  /** Visible text ("" when none). */
+  text: z.string().optional(),
+  contentDesc: z.string().optional(),
+  /** Default android.widget.TextView. */
+  className: z.string().optional(),
+  /** Default: true for Button, CheckBox and Switch, else false. */
+  clickable: z.boolean().optional(),
+  /** A click toggles `checked`. */
+  checkable: z.boolean().optional(),
+  /** Initial state. */
+  checked: z.boolean().optional(),
+  /** Applied when clicked (for checkables: after toggling). */
+  onClick: uiActionSchema.optional(),
+  /** Checkables: applied when it becomes checked. */
+  onCheck: uiActionSchema.optional(),
+  /** Checkables: applied when it becomes unchecked. */
+  onUncheck: uiActionSchema.optional(),
+});
+export type UiElement = z.infer<typeof uiElementSchema>;
+
+export const uiScreenSchema = z.object({
+  id: z.string().min(1),
+  /** Foreground package, e.g. "com.android.provision". */
+  package: z.string().min(1),
+  /** e.g. ".DefaultActivity". */
+  activity: z.string().min(1),
+  title: z.string().optional(),
+  elements: z.array(uiElementSchema),
+});
+export type UiScreen = z.infer<typeof uiScreenSchema>;
+
+/** The screens the lab phone shows to a UI driver (Appium's UiAutomator2 server). */
+export const uiSchema = z.object({
+  /** First screen of the setup wizard, shown at boot until setup is finished. */
+  setupScreen: z.string().min(1).optional(),
+  screens: z.array(uiScreenSchema),
+});
+export type LabUi = z.infer<typeof uiSchema>;
 
 export const labAppSchema = z.object({
   package: z.string().regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/, 'a Java package name'),
@@ -123,6 +205,10 @@ export const labAppSchema = z.object({
   /** Broadcast actions it listens to (android.intent.action.BOOT_COMPLETED...). */
   receivers: z.array(z.string()).default([]),
   behaviours: z.array(behaviourSchema).default([]),
+  /** Activity started from the launcher, e.g. ".BrowserActivity" (a leading dot means the app's package). */
+  launcherActivity: z.string().min(1).optional(),
+  /** Id of the `ui` screen shown while this app is in the foreground. */
+  screen: z.string().min(1).optional(),
 });
 export type LabApp = z.infer<typeof labAppSchema>;
 
@@ -145,6 +231,7 @@ export const labImageSchema = z.object({
     buildType: z.enum(['user', 'userdebug', 'eng']).default('user'),
   }),
   apps: z.array(labAppSchema),
+  ui: uiSchema.optional(),
 });
 export type LabImage = z.infer<typeof labImageSchema>;
 

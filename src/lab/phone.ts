@@ -154,6 +154,7 @@ export async function startLabPhone(options: LabPhoneOptions): Promise<LabPhone>
       shell: device.shell,
       fs: device.fileSystem,
       identity: device.identity,
+      devicePorts: device.os.devicePorts,
       logger,
     });
     steps.push(['adb server', () => adbServer.close()]);

@@ -9,6 +9,17 @@ export interface ShellContext {
   root: boolean;
 }
 
+/** Per command: a long-running command (`am instrument -w`, `logcat`) ends when this aborts. */
+export interface RunOptions {
+  /** Aborted when the host closes the command's stream. */
+  signal?: AbortSignal;
+  /**
+   * Sends stdout to the host as it is produced. Long-running commands (`logcat`) use it; the
+   * rest of a command line's output still comes with the outcome.
+   */
+  onStdout?: (data: Buffer) => Promise<void>;
+}
+
 export interface ShellOutcome {
   stdout: Buffer | string;
   stderr: Buffer | string;
@@ -17,7 +28,12 @@ export interface ShellOutcome {
 
 /** Runs one command line as `adb shell` / `exec:` hand it over (already joined by adb). */
 export interface LabShell {
-  run(commandLine: string, context: ShellContext, stdin?: Buffer): Promise<ShellOutcome>;
+  run(
+    commandLine: string,
+    context: ShellContext,
+    stdin?: Buffer,
+    options?: RunOptions,
+  ): Promise<ShellOutcome>;
 }
 
 export interface LabFileStat {
@@ -50,4 +66,10 @@ export interface LabIdentity {
   product: string;
   model: string;
   device: string;
+}
+
+/** The device's loopback ports (`adb forward tcp:X tcp:<device port>` reaches them). */
+export interface LabDevicePorts {
+  /** The host port on 127.0.0.1 that serves this device port, if anything listens there. */
+  hostPortOf(devicePort: number): number | undefined;
 }

@@ -1,10 +1,13 @@
 import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { ANALYSIS_QUEUE } from './names.ts';
 import type { AnalysisJobData, AnalysisResult } from './job-data.ts';
 import { redisConnection } from './connection.ts';
 
 export interface QueueHandle {
   queue: Queue<AnalysisJobData, AnalysisResult>;
+  /** The queue's own connection, for plain commands beside it (cancel requests). */
+  connection: Redis;
   close(): Promise<void>;
 }
 
@@ -22,6 +25,7 @@ export function openAnalysisQueue(redisUrl: string, prefix: string): QueueHandle
   let closed: Promise<void> | undefined;
   return {
     queue,
+    connection,
     close: () =>
       (closed ??= (async () => {
         await queue.close();

@@ -1,4 +1,5 @@
 import type { Leak } from '../correlate/types.ts';
+import type { ConsentDecision, ExercisePlanInput } from '../ui/plan.ts';
 import type { StageName } from './names.ts';
 
 /** Job data is plain data: where the image is and how to run it. Behaviour lives in src/. */
@@ -22,6 +23,10 @@ export interface AnalysisOptions {
   stepHours?: number;
   /** Launcher to use; default chosen from the image (lab images: lab-phone). */
   launcher?: 'lab-phone' | 'sdk-emulator';
+  /** Consent decisions overriding the plan's defaults: `{ "experience-programme": "refuse" }`. */
+  consents?: Record<string, ConsentDecision>;
+  /** The exercise plan (plain JSON, as in a plan file); default images/plans/default.json. */
+  plan?: ExercisePlanInput;
 }
 
 /** What a job reports through BullMQ progress: stage moves and each leak as it is found. */

@@ -50,5 +50,6 @@ export function buildReport(input: ReportInput): Report {
     limitations: [...input.limitations],
   };
   if (input.inventory !== undefined) report.inventory = input.inventory;
+  if (input.ui !== undefined) report.ui = structuredClone(input.ui);
   return report;
 }

@@ -1,6 +1,7 @@
 /** Every host the device contacted, from the captured flows and from the leaks. */
 import type { Flow } from '../capture/flow.ts';
 import type { Leak } from '../correlate/types.ts';
+import { countryOf } from './geo.ts';
 import { flowApp, flowBytesSent, flowHost, leakHost } from './hosts.ts';
 import type { Destination } from './model.ts';
 
@@ -62,20 +63,32 @@ export function collectDestinations(flows: readonly Flow[], leaks: readonly Leak
     acc.leakCount += 1;
   }
   return [...map.values()]
-    .map((acc) => ({
-      host: acc.host,
-      ips: [...acc.ips].sort(),
-      ports: [...acc.ports].sort((a, b) => a - b),
-      protocols: [...acc.protocols].sort(),
-      apps: [...acc.apps].sort(),
-      firstSeen: acc.firstSeen,
-      lastSeen: acc.lastSeen,
-      bytesSent: acc.bytesSent,
-      flowCount: acc.flowCount,
-      leakCount: acc.leakCount,
-    }))
+    .map(toDestination)
     .sort(
       (a, b) =>
         b.leakCount - a.leakCount || a.firstSeen - b.firstSeen || a.host.localeCompare(b.host),
     );
+}
+
+/**
+ * The country is that of the first public address (in sorted order) the offline database
+ * knows; a host named by a bare public IP counts as its address. Sinkholed names resolve to
+ * loopback, so most hosts of a contained run have none.
+ */
+function toDestination(acc: Accumulator): Destination {
+  const ips = [...acc.ips].sort();
+  const country = (ips.length > 0 ? ips : [acc.host]).map(countryOf).find((c) => c !== undefined);
+  return {
+    host: acc.host,
+    ips,
+    ...(country ? { country } : {}),
+    ports: [...acc.ports].sort((a, b) => a - b),
+    protocols: [...acc.protocols].sort(),
+    apps: [...acc.apps].sort(),
+    firstSeen: acc.firstSeen,
+    lastSeen: acc.lastSeen,
+    bytesSent: acc.bytesSent,
+    flowCount: acc.flowCount,
+    leakCount: acc.leakCount,
+  };
 }

@@ -1,4 +1,5 @@
 /** The diff as one self-contained HTML page, in the report page's style. */
+import type { CapabilityDiff, CapabilityPresence, CapabilityStatus } from './diff-capabilities.ts';
 import type { ChannelDiff, DiffSide, KindDiff, KindStatus, ReportDiff } from './diff.ts';
 import { markup, type SafeHtml } from './html-kit.ts';
 import { htmlPage } from './html-page.ts';
@@ -53,6 +54,34 @@ ${diff.channels.map(channelRow)}</tbody>
 `;
 }
 
+const CAPABILITY_WORDS: Record<CapabilityStatus, string> = {
+  fixed: 'removed',
+  still: 'still present',
+  new: 'new',
+  none: 'in neither',
+};
+
+function presenceCell(presence: CapabilityPresence): SafeHtml {
+  if (!presence.present) return markup`<td>${NONE}</td>`;
+  return markup`<td class="wrap">yes<ul>${presence.evidence.map((e) => markup`<li>${e}</li>`)}</ul></td>`;
+}
+
+function capabilitiesSection(diff: ReportDiff): SafeHtml {
+  // Fixed-status classes reuse the kinds' colours: a capability still present is a leak-like red.
+  const row = (c: CapabilityDiff) =>
+    markup`<tr id="capability-${c.id}"><td>${c.title}</td><td class="status-${c.status}">${CAPABILITY_WORDS[c.status]}</td>${presenceCell(c.base)}${presenceCell(c.next)}</tr>
+`;
+  return markup`<section id="capabilities">
+<h2>Capabilities</h2>
+<table>
+<thead><tr><th>Capability</th><th>Status</th><th>Base</th><th>Next</th></tr></thead>
+<tbody>
+${diff.capabilities.map(row)}</tbody>
+</table>
+</section>
+`;
+}
+
 const hostList = (hosts: readonly string[]): SafeHtml =>
   hosts.length === 0 ? NONE : markup`<code>${hosts.join(', ')}</code>`;
 
@@ -65,6 +94,7 @@ export function renderDiffBody(diff: ReportDiff): SafeHtml {
 <h1>${head.text}</h1>
 <dl class="facts">${sideFact('Base', diff.base)}${sideFact('Next', diff.next)}</dl>
 </header>
+${diff.cause ? markup`<section id="cause"><h2>Likely cause</h2><p class="notice">${diff.cause}</p></section>\n` : ''}\
 ${diff.warnings.map((w) => markup`<p class="notice">${w}</p>\n`)}\
 <section id="kinds">
 <h2>By canary kind</h2>
@@ -75,6 +105,7 @@ ${[...diff.kinds.filter((k) => k.status !== 'none'), ...diff.kinds.filter((k) =>
 </table>
 </section>
 ${channelsSection(diff)}\
+${capabilitiesSection(diff)}\
 <section id="destinations">
 <h2>Destinations</h2>
 <p>New in next: ${hostList(diff.newDestinations)}</p>

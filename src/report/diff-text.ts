@@ -1,4 +1,5 @@
 /** The diff for the CLI: short, aligned, one line per canary kind, then one line per changed channel. */
+import type { CapabilityStatus } from './diff-capabilities.ts';
 import type { ChannelDiff, KindStatus, ReportDiff } from './diff.ts';
 import { padEnd, padStart, terminalSafe } from './text-safe.ts';
 import { plural } from './verdict.ts';
@@ -6,6 +7,13 @@ import { plural } from './verdict.ts';
 const STATUS_WORDS: Record<KindStatus, string> = {
   fixed: 'fixed',
   still: 'still leaking',
+  new: 'NEW',
+  none: '-',
+};
+
+const CAPABILITY_WORDS: Record<CapabilityStatus, string> = {
+  fixed: 'removed',
+  still: 'still present',
   new: 'NEW',
   none: '-',
 };
@@ -29,6 +37,8 @@ export function renderDiffText(diff: ReportDiff): string {
   const lines: string[] = [
     `base  ${s(diff.base.image.name)}  run ${s(diff.base.runId)}  ${plural(diff.base.leaks, 'leak')}`,
     `next  ${s(diff.next.image.name)}  run ${s(diff.next.runId)}  ${plural(diff.next.leaks, 'leak')}`,
+    // A flipped consent explains the rest of the diff, so it comes first.
+    ...(diff.cause ? [`cause: ${s(diff.cause)}`] : []),
     ...diff.warnings.map((warning) => `warning: ${s(warning)}`),
     '',
     `${padEnd('kind', 12)}  ${padStart('base', 6)}  ${padStart('next', 6)}  status`,
@@ -47,6 +57,17 @@ export function renderDiffText(diff: ReportDiff): string {
       'channels (kind → host  app  base → next leaks)',
       ...channelLines(diff.channels),
     );
+  }
+  const capabilities = diff.capabilities.filter((c) => c.status !== 'none');
+  if (capabilities.length > 0) {
+    lines.push('', 'capabilities (base → next)');
+    for (const c of capabilities) {
+      lines.push(
+        `  ${padEnd(CAPABILITY_WORDS[c.status], 15)}  ${c.title}: ${c.base.present ? 'yes' : 'no'} → ${c.next.present ? 'yes' : 'no'}`,
+      );
+      const shown = c.next.present ? c.next.evidence : c.base.evidence;
+      for (const line of shown.slice(0, 3)) lines.push(`      ${s(line)}`);
+    }
   }
   if (diff.newDestinations.length > 0) {
     lines.push('', `new destinations: ${diff.newDestinations.map((h) => s(h)).join(', ')}`);

@@ -4,6 +4,8 @@
  */
 import { CANARY_KINDS, type CanaryKind } from '../canary/types.ts';
 import type { Report, VerdictStatus } from './model.ts';
+import { consentCause, consentChanges, uiWarnings, type ConsentChange } from './diff-consents.ts';
+import { diffCapabilities, type CapabilityDiff } from './diff-capabilities.ts';
 import { channelKey } from './summary.ts';
 
 export type KindStatus = 'fixed' | 'still' | 'new' | 'none';
@@ -43,6 +45,10 @@ export interface ReportDiff {
   version: 1;
   base: DiffSide;
   next: DiffSide;
+  /** Consents decided differently in the two runs (runs that drove the UI). */
+  consents: ConsentChange[];
+  /** Where consents differ: names them as the likely cause of the fixed and new leaks. */
+  cause?: string;
   /** Why the comparison may mislead: different lineages, an incomplete run, kinds not planted. */
   warnings: string[];
   /** Kinds or channels that leaked in base and not in next. */
@@ -59,6 +65,8 @@ export interface ReportDiff {
   kinds: KindDiff[];
   /** Every channel that leaked in either run: fixed first, then still leaking, then new. */
   channels: ChannelDiff[];
+  /** What the images can do besides leaking (remote commands, silent installs, …), per run. */
+  capabilities: CapabilityDiff[];
 }
 
 function side(report: Report): DiffSide {
@@ -182,13 +190,17 @@ export function diffReports(base: Report, next: Report): ReportDiff {
     kinds: kinds.filter((k) => k.status === status).map((k) => k.kind),
     channels: channels.filter((c) => c.status === status),
   });
+  const consents = consentChanges(base, next);
+  const cause = consentCause(consents, group('fixed').kinds.length, group('new').kinds.length);
   const baseHosts = new Set(base.destinations.map((d) => d.host));
   const nextHosts = new Set(next.destinations.map((d) => d.host));
   return {
     version: 1,
     base: side(base),
     next: side(next),
-    warnings: diffWarnings(base, next),
+    consents,
+    ...(cause ? { cause } : {}),
+    warnings: [...diffWarnings(base, next), ...uiWarnings(base, next)],
     fixed: group('fixed'),
     stillLeaking: group('still'),
     new: group('new'),
@@ -196,8 +208,16 @@ export function diffReports(base: Report, next: Report): ReportDiff {
     goneDestinations: [...baseHosts].filter((h) => !nextHosts.has(h)).sort(),
     kinds,
     channels,
+    capabilities: diffCapabilities(base, next),
   };
 }
 
+export type { ConsentChange } from './diff-consents.ts';
+export type {
+  CapabilityDiff,
+  CapabilityId,
+  CapabilityPresence,
+  CapabilityStatus,
+} from './diff-capabilities.ts';
 export { renderDiffText } from './diff-text.ts';
 export { renderDiffHtml } from './diff-html.ts';

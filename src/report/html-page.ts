@@ -43,17 +43,21 @@ dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px;
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; word-break: break-all; }
 nav.pager a { margin-right: 12px; }
+table.ui-timeline td { vertical-align: middle; }
+table.ui-timeline img { width: 96px; height: auto; border: 1px solid var(--line); display: block; }
+.outcome-skipped { color: var(--warn); }
+.outcome-failed { color: var(--bad); font-weight: 600; }
 `;
 
 export function htmlPage(title: string, body: SafeHtml): string {
   // The CSP is a second line of defence: were a value ever left unescaped, no script would run
-  // and nothing would load from elsewhere.
+  // and nothing would load from elsewhere (images only from beside the page: the UI screenshots).
   return markup`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src 'self'">
 <title>${title}</title>
 <style>${new SafeHtml(REPORT_CSS)}</style>
 </head>

@@ -1,5 +1,6 @@
 /** The report as one self-contained HTML page: inline CSS, no scripts, no external resources. */
 import { renderInventory } from './html-inventory.ts';
+import { renderUiTimeline } from './html-ui.ts';
 import {
   formatBytes,
   formatDuration,
@@ -101,7 +102,7 @@ function destinationsSection(report: Report, tableLimit: number): SafeHtml {
     (
       d,
     ) => markup`<tr><td class="wrap">${d.host}</td><td class="mono wrap">${truncate(d.ips.join(', '), 300)}</td>\
-<td class="mono">${truncate(d.ports.join(', '), 200)}</td><td>${d.protocols.join(', ')}</td>\
+<td class="mono country">${d.country ?? ''}</td><td class="mono">${truncate(d.ports.join(', '), 200)}</td><td>${d.protocols.join(', ')}</td>\
 <td>${truncate(d.apps.join(', '), 300)}</td><td class="mono">${formatTime(d.firstSeen)}</td>\
 <td class="mono">${formatTime(d.lastSeen)}</td><td class="num">${formatBytes(d.bytesSent)}</td>\
 <td class="num">${d.flowCount}</td><td class="num">${d.leakCount}</td></tr>\n`,
@@ -109,7 +110,7 @@ function destinationsSection(report: Report, tableLimit: number): SafeHtml {
   return markup`<section id="destinations">
 <h2>Destinations (${report.destinations.length})</h2>
 <table>
-<thead><tr><th>Host</th><th>IPs</th><th>Ports</th><th>Protocols</th><th>Apps</th><th>First seen</th>\
+<thead><tr><th>Host</th><th>IPs</th><th>Country</th><th>Ports</th><th>Protocols</th><th>Apps</th><th>First seen</th>\
 <th>Last seen</th><th class="num">Sent</th><th class="num">Flows</th><th class="num">Leaks</th></tr></thead>
 <tbody>
 ${rows}</tbody>
@@ -168,7 +169,8 @@ export function renderReportBody(report: Report, options: ReportHtmlOptions = {}
   return markup`<main>
 ${verdictHeader(report)}${limitationsSection(report)}${kindSummary(report)}\
 ${renderChannels(report.summary.channels, tableLimit)}${renderLeakRows(report.leaks, paging)}\
-${destinationsSection(report, tableLimit)}${canariesSection(report, tableLimit)}${stagesSection(report)}\
+${destinationsSection(report, tableLimit)}${canariesSection(report, tableLimit)}${renderUiTimeline(report.ui)}\
+${stagesSection(report)}\
 ${runFacts(report)}${renderInventory(report.inventory, tableLimit)}</main>`;
 }
 

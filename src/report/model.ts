@@ -6,6 +6,9 @@
 import type { Canary, CanaryKind, CanarySet } from '../canary/types.ts';
 import type { Flow } from '../capture/flow.ts';
 import type { Leak } from '../correlate/types.ts';
+import type { UiReport } from './model-ui.ts';
+
+export type { UiConsentRecord, UiReport, UiStepOutcome, UiStepRecord } from './model-ui.ts';
 
 export const REPORT_VERSION = 1;
 
@@ -61,6 +64,8 @@ export interface ReportInput {
    * and `findings` (`{rule, severity, package?, evidence}`) arrays, the HTML page shows them.
    */
   inventory?: unknown;
+  /** What the exercise did on the screen (UI steps, consent decisions); absent when no UI was driven. */
+  ui?: UiReport;
 }
 
 export type VerdictStatus = 'leaks-found' | 'no-leaks' | 'incomplete';
@@ -128,6 +133,11 @@ export interface Destination {
   /** The name the device asked for; the IP address, or `(channel)`, where no name is known. */
   host: string;
   ips: string[];
+  /**
+   * ISO 3166-1 alpha-2 country of the first public address the offline GeoLite2 database knows;
+   * absent for private, loopback and sinkholed addresses and for addresses it does not know.
+   */
+  country?: string;
   ports: number[];
   protocols: string[];
   apps: string[];
@@ -156,4 +166,6 @@ export interface Report {
   stages: StageRecord[];
   limitations: string[];
   inventory?: unknown;
+  /** The UI steps and consent decisions of the exercise; absent when no UI was driven. */
+  ui?: UiReport;
 }

@@ -78,7 +78,7 @@ export interface RunRecord {
   imageLabel: string;
   imageSha256?: string;
   baselineRunId?: string;
-  status: 'running' | 'done' | 'failed';
+  status: 'running' | 'done' | 'failed' | 'cancelled';
   createdAt: string;
   finishedAt?: string;
   error?: { code: string; message: string };

@@ -59,7 +59,11 @@ export function apiRoutes(ctx: ServerContext): Route[] {
     {
       method: 'POST',
       pattern: new RegExp(`^/api/runs/${ID}/cancel$`),
-      handler: async (_req, res, _url, id) => sendJson(res, 200, await cancel(ctx, id)),
+      handler: async (_req, res, _url, id) => {
+        const result = await cancel(ctx, id);
+        // 202: a running run stops shortly, when its worker has torn its device down.
+        sendJson(res, result.status === 'cancelling' ? 202 : 200, result);
+      },
     },
     {
       method: 'POST',

@@ -6,9 +6,10 @@ import { renderDiffPage, renderReportPage } from './pages/report-page.ts';
 import { renderRunsPage } from './pages/runs-page.ts';
 import { renderWatchPage, WATCH_SCRIPT_PATH } from './pages/watch-page.ts';
 import { WATCH_SCRIPT } from './pages/watch-script.ts';
-import { diffRuns, rerun, submit } from './run-actions.ts';
+import { cancel, diffRuns, rerun, submit } from './run-actions.ts';
 import { listRuns, readRunReport, runDetail } from './runs.ts';
 import { readSubmission } from './submission.ts';
+import { sendUiArtifact, UI_ARTIFACT_NAME } from './ui-artifacts.ts';
 
 const ID = '([A-Za-z0-9][A-Za-z0-9_-]*)';
 
@@ -69,12 +70,28 @@ export function pageRoutes(ctx: ServerContext): Route[] {
       },
     },
     {
+      method: 'GET',
+      pattern: new RegExp(`^/runs/${ID}/ui/${UI_ARTIFACT_NAME}$`),
+      // The pattern checked the file name; it is the path's last segment.
+      handler: async (_req, res, url, id) =>
+        sendUiArtifact(res, dataRoot, id, url.pathname.slice(url.pathname.lastIndexOf('/') + 1)),
+    },
+    {
       method: 'POST',
       pattern: new RegExp(`^/runs/${ID}/rerun$`),
       handler: async (req, res, _url, id) => {
         const form = await readFormBody(req);
         const { runId } = await rerun(ctx, id, form.get('image'));
         redirect(res, `/runs/${runId}`);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/runs/${ID}/cancel$`),
+      handler: async (req, res, _url, id) => {
+        await readFormBody(req);
+        await cancel(ctx, id);
+        redirect(res, `/runs/${id}`);
       },
     },
     {

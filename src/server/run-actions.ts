@@ -1,6 +1,7 @@
 import { Job } from 'bullmq';
 import { rm } from 'node:fs/promises';
 import { enqueueAnalysis } from '../queue/analysis-queue.ts';
+import { cancelRun } from '../queue/cancel.ts';
 import type { AnalysisJobData } from '../queue/job-data.ts';
 import { diffReports, type ReportDiff } from '../report/diff.ts';
 import { labImageNames } from '../run/image-argument.ts';
@@ -61,24 +62,27 @@ export async function rerun(
   return queueJob(ctx, await rerunJobData(ctx.queue, ctx.config, baseRunId, resolved));
 }
 
-/** A queued run is removed; a running one is left to finish, since its device must be torn down by its worker. */
+/**
+ * A queued run is removed at once; a running one is asked to stop (its worker aborts it between
+ * or inside stages and tears its device down), and its event stream ends "cancelled".
+ */
 export async function cancel(
   ctx: ServerContext,
   runId: string,
-): Promise<{ runId: string; status: 'cancelled' }> {
-  const job = await Job.fromId(ctx.queue.queue, runId);
-  if (!job) throw new ApiError(404, 'run-not-found', `no run ${runId} in the queue`);
-  const state = await job.getState();
-  if (state === 'active')
-    throw new ApiError(
-      409,
-      'run-active',
-      `run ${runId} is running; only queued runs can be cancelled`,
-    );
-  if (state === 'completed' || state === 'failed')
-    throw new ApiError(409, 'run-finished', `run ${runId} has already ${state}`);
-  await job.remove();
-  return { runId, status: 'cancelled' };
+): Promise<{ runId: string; status: 'cancelled' | 'cancelling' }> {
+  const result = await cancelRun(ctx.queue, runId);
+  switch (result.outcome) {
+    case 'not-found':
+      throw new ApiError(404, 'run-not-found', `no run ${runId} in the queue`);
+    case 'finished':
+      throw new ApiError(409, 'run-finished', `run ${runId} has already ${result.state}`);
+    case 'removed':
+      ctx.logger.info({ runId }, 'queued run cancelled');
+      return { runId, status: 'cancelled' };
+    case 'cancelling':
+      ctx.logger.info({ runId }, 'running run asked to stop');
+      return { runId, status: 'cancelling' };
+  }
 }
 
 export async function diffRuns(

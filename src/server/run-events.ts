@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Leak } from '../correlate/types.ts';
 import type { QueueHandle } from '../queue/analysis-queue.ts';
+import { isCancelReason } from '../queue/cancel.ts';
 import type { AnalysisProgress } from '../queue/job-data.ts';
 import { STAGES, type StageName } from '../queue/names.ts';
 import { RUN_FILES, runDirFor } from '../run/run-dir.ts';
@@ -112,9 +113,18 @@ async function replay(
   for (const leak of await readLeaks(config.dataRoot, runId))
     progress({ type: 'leak', leak, at: leak.t });
   if (finished) out.push({ kind: 'end', status: 'completed' });
-  else if (detail.job?.state === 'failed' || detail.record?.status === 'failed') {
+  else if (
+    detail.job?.state === 'failed' ||
+    detail.record?.status === 'failed' ||
+    detail.record?.status === 'cancelled'
+  ) {
     const reason = detail.job?.failedReason ?? detail.record?.error?.message;
-    out.push({ kind: 'end', status: 'failed', ...(reason ? { reason } : {}) });
+    const cancelled = detail.record?.status === 'cancelled' || isCancelReason(reason);
+    out.push({
+      kind: 'end',
+      status: cancelled ? 'cancelled' : 'failed',
+      ...(reason ? { reason } : {}),
+    });
   }
   return out;
 }

@@ -1,11 +1,12 @@
 import { Job } from 'bullmq';
 import type { QueueEventsHandle, QueueHandle } from '../queue/analysis-queue.ts';
+import { isCancelReason } from '../queue/cancel.ts';
 import type { AnalysisProgress } from '../queue/job-data.ts';
 
 /** What the watch page receives: the job's own progress, and once the run ends, how it ended. */
 export type FeedMessage =
   | { kind: 'progress'; progress: AnalysisProgress }
-  | { kind: 'end'; status: 'completed' | 'failed'; reason?: string };
+  | { kind: 'end'; status: 'completed' | 'failed' | 'cancelled'; reason?: string };
 
 type Listener = (message: FeedMessage) => void;
 
@@ -42,7 +43,11 @@ export class RunFeed {
           .then((job) => job?.getState())
           .then((state) => {
             if (state === 'failed')
-              this.emit(jobId, { kind: 'end', status: 'failed', reason: failedReason });
+              this.emit(jobId, {
+                kind: 'end',
+                status: isCancelReason(failedReason) ? 'cancelled' : 'failed',
+                reason: failedReason,
+              });
           }, this.onError);
       },
     );

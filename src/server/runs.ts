@@ -2,6 +2,7 @@ import { Job } from 'bullmq';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QueueHandle } from '../queue/analysis-queue.ts';
+import { isCancelReason } from '../queue/cancel.ts';
 import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from '../queue/job-data.ts';
 import { parseReport } from '../report/read.ts';
 import type { Report } from '../report/model.ts';
@@ -111,7 +112,14 @@ export async function listRuns(
     byId.set(job.id, {
       runId: job.id,
       label: job.data.imageLabel,
-      status: state === 'completed' ? 'done' : state === 'active' ? 'running' : state,
+      status:
+        state === 'completed'
+          ? 'done'
+          : state === 'active'
+            ? 'running'
+            : state === 'failed' && isCancelReason(job.failedReason)
+              ? 'cancelled'
+              : state,
       ...(job.returnvalue
         ? { verdict: job.returnvalue.verdict, leakCount: job.returnvalue.leakCount }
         : {}),

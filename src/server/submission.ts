@@ -41,9 +41,16 @@ export async function readSubmission(
     const form = await saveMultipartUpload(req, limits);
     const lab = form.fields.get('lab');
     const baseline = form.fields.get('baselineRunId');
+    let options: AnalysisOptions;
+    try {
+      options = formOptions(form.fields);
+    } catch (error) {
+      if (form.file) await rm(form.file.path, { force: true });
+      throw error;
+    }
     const extra = baseline ? { baselineRunId: baseline } : {};
-    if (form.file) return { source: { upload: form.file }, options: {}, ...extra };
-    if (lab) return { source: { lab }, options: {}, ...extra };
+    if (form.file) return { source: { upload: form.file }, options, ...extra };
+    if (lab) return { source: { lab }, options, ...extra };
     throw new ApiError(400, 'image-missing', 'choose a lab image or a file to upload');
   }
   const body = await readJsonBody(req);
@@ -70,6 +77,16 @@ export function parseJsonSubmission(body: unknown): Submission {
 
 function invalidImageField(): never {
   throw new ApiError(400, 'body-invalid', '"lab" and "path" must be strings');
+}
+
+/** The form's run settings: numbers as text, an empty field meaning the default. */
+function formOptions(fields: ReadonlyMap<string, string>): AnalysisOptions {
+  const raw: Record<string, number> = {};
+  for (const key of ['perProvider', 'advanceHours', 'stepHours'] as const) {
+    const text = fields.get(key)?.trim();
+    if (text) raw[key] = Number(text);
+  }
+  return parseOptions(raw);
 }
 
 function parseOptions(value: unknown): AnalysisOptions {

@@ -98,3 +98,27 @@ test('inspect of a file that is no image exits 3 with one line on stderr', async
   assert.match(result.stderr.trim(), /^canarytrap: .*not a system image/);
   assert.equal(result.stderr.trim().split('\n').length, 1);
 });
+
+test('inspect zeno-2019-erofs shows the transplant plan: base, moves, allow-list and losses', async () => {
+  const result = await inspect('zeno-2019-erofs');
+  assert.equal(result.exitCode, EXIT.ok, result.stderr);
+  assert.match(result.stdout, /^Run plan: transplant — .*erofs.*base-api28/m);
+  assert.match(result.stdout, /^ {2}base +base-api28 \(API 28, x86_64, lab\) on the lab-phone$/m);
+  assert.match(
+    result.stdout,
+    /^ {2}move +com\.zeno\.fota {2}\/system\/priv-app\/ZenoFota\/ZenoFota\.apk -> \/system\/priv-app\/ZenoFota\/ZenoFota\.apk {2}\[allow-listed: INSTALL_PACKAGES, REBOOT\]$/m,
+  );
+  assert.match(result.stdout, /^ {2}stays +com\.android\.deskclock .*the base has its own/m);
+  assert.match(
+    result.stdout,
+    /^ {2}allow-list +\/system\/etc\/permissions\/privapp-permissions-zeno\.xml$/m,
+  );
+  assert.match(result.stdout, /^ {2}limitation +com\.zeno\.fota: .*platform signature/m);
+
+  const json = JSON.parse((await inspect('zeno-2019-erofs', '--json')).stdout) as Inspection & {
+    runPlan: { transplant?: { base: { name: string }; moves: unknown[] } };
+  };
+  assert.equal(json.runPlan.mode, 'transplant');
+  assert.equal(json.runPlan.transplant?.base.name, 'base-api28');
+  assert.equal(json.runPlan.transplant?.moves.length, 3);
+});

@@ -49,6 +49,11 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+function onErofs(jsonBytes: Buffer): boolean {
+  const raw = JSON.parse(jsonBytes.toString('utf8')) as { system?: { filesystem?: string } };
+  return raw.system?.filesystem === 'erofs';
+}
+
 function lab(name: string) {
   const found = labs.get(name);
   assert.ok(found, `lab image ${name} was built`);
@@ -56,8 +61,8 @@ function lab(name: string) {
 }
 
 test('every lab image is built into an SDK-style zip and stored with its build facts', async () => {
-  assert.ok(labs.size >= 3);
-  for (const { json, built, stored } of labs.values()) {
+  assert.ok(labs.size >= 4);
+  for (const { json, jsonBytes, built, stored } of labs.values()) {
     const listing = (await execa('unzip', ['-Z1', built.zipPath], { timeout: 10_000 })).stdout
       .split('\n')
       .sort();
@@ -79,8 +84,15 @@ test('every lab image is built into an SDK-style zip and stored with its build f
     assert.equal(m.incremental, json.build.incremental);
     assert.equal(m.abis[0], json.build.abi);
     assert.equal(m.lineage, `${json.build.manufacturer}/${json.build.model}`.toLowerCase());
-    assert.equal(m.labImage, true);
     assert.equal(m.labImageName, json.name);
+    if (onErofs(jsonBytes)) {
+      // Built not to boot as it is: the lab phone reads ext4 only (see intake-transplant).
+      assert.equal(m.filesystem, 'erofs');
+      assert.equal(m.labImage, false);
+      assert.equal(stored.inventory.runPlan.mode, 'static-only');
+      continue;
+    }
+    assert.equal(m.labImage, true);
     assert.equal(stored.inventory.runPlan.mode, 'lab-phone');
     assert.match(stored.inventory.runPlan.reason, /no kernel or ramdisk/);
     const storedJson = await readExt4File(stored.systemImagePath, LAB_IMAGE_PATH_IN_SYSTEM, {
@@ -160,6 +172,38 @@ test('adups-2016 flags both ADUPS apps with their evidence; clean has no finding
   );
   assert.ok(sysoper.some((f) => f.evidence.some((e) => e.value === 'android.permission.READ_SMS')));
   assert.deepEqual(lab('clean').stored.inventory.findings, []);
+});
+
+test('xiaomi-2021 is an Android 11 build whose analytics, blocklist and SMS apps are flagged with evidence', () => {
+  const { stored } = lab('xiaomi-2021');
+  assert.equal(stored.metadata.apiLevel, 30);
+  assert.equal(stored.metadata.manufacturer, 'Xiaomi');
+  const findings = stored.inventory.findings;
+  const flagged = (pkg: string, ruleId: string) =>
+    findings.find((f) => f.package === pkg && f.ruleId === ruleId);
+  assert.ok(
+    flagged('com.android.browser', 'analytics-hosts')?.evidence.some(
+      (e) => e.kind === 'host' && e.value === 'sa.api.intl.miui.com',
+    ),
+    'the browser flagged by the Sensors Analytics host in its code',
+  );
+  assert.ok(
+    flagged('com.miui.securitycenter', 'vendor-remote-content-control-hosts')?.evidence.some(
+      (e) => e.kind === 'host' && e.value === 'api.sec.miui.com',
+    ),
+    'the security centre flagged by the blocklist config host',
+  );
+  assert.ok(
+    flagged('com.miui.cloudservice', 'system-app-sends-sms-silently')?.evidence.some(
+      (e) => e.value === 'android.permission.SEND_SMS',
+    ),
+    'the cloud service flagged as able to send SMS unseen',
+  );
+  assert.deepEqual(
+    findings.filter((f) => f.package === 'com.miui.home' || f.package === 'com.android.deskclock'),
+    [],
+    'apps that do nothing suspicious are not flagged',
+  );
 });
 
 test('the same image twice is stored once; a rebuild comes from the cache', async () => {

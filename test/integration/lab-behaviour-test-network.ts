@@ -97,6 +97,8 @@ export function deviceHost(
       _work: ScheduledWork,
     ) => undefined,
     onSmsReceived: () => undefined,
+    setting: () => undefined,
+    onSettingChanged: () => undefined,
     emit: (event) => events.push(instrumentationEventSchema.parse(event)),
     network: () => network,
     trustedCaCertificates: async () => trusted,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { silentLogger } from '../../src/log.ts';
+import { DevicePortTable } from '../../src/lab/os/device-ports.ts';
 import {
   keepRegistered,
   registerWithAdbServer,
@@ -180,6 +181,7 @@ void describe(
     let consoleServer: ConsoleServer;
     const fs = new FakeFileSystem();
     const shell = new FakeShell(fs);
+    const devicePorts = new DevicePortTable();
     const labConsole = new FakeConsole();
     let rootCalls = 0;
 
@@ -205,6 +207,7 @@ void describe(
         shell,
         fs,
         identity,
+        devicePorts,
         logger: silentLogger(),
         onRoot: () => rootCalls++,
       });
@@ -326,7 +329,10 @@ void describe(
     void test('adb forward reaches a port on the device loopback', async () => {
       const echo = createServer((socket) => socket.pipe(socket));
       assert.ok(await listenOn(echo, 0));
-      const devicePort = (echo.address() as { port: number }).port;
+      const echoPort = (echo.address() as { port: number }).port;
+      // The device port is the phone's own: only its table leads to the echo server's host port.
+      const devicePort = 6790;
+      assert.ok(devicePorts.register(devicePort, echoPort));
       const localPort = await freePort();
       try {
         const forwarded = await adb([
@@ -357,6 +363,7 @@ void describe(
         assert.ok(reply.equals(message));
       } finally {
         await adb(['-s', serial, 'forward', '--remove', `tcp:${localPort}`]);
+        devicePorts.unregister(devicePort, echoPort);
         await new Promise((resolve) => echo.close(resolve));
       }
     });

@@ -122,6 +122,7 @@ async function withServer(run: (server: AdbDeviceServer) => Promise<void>): Prom
     shell,
     fs,
     identity: { product: 'p', model: 'm', device: 'd' },
+    devicePorts: { hostPortOf: () => undefined },
     logger: silentLogger(),
   });
   try {

@@ -4,13 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labImageSchema } from '../../src/lab/image-schema.ts';
 import { createLabDevice, type LabDevice } from '../../src/lab/os/index.ts';
+import type { LabDeviceOptions } from '../../src/lab/os/lab-device.ts';
 import { silentLogger } from '../../src/log.ts';
 
-/** A booted lab-phone OS model on the adups-2016 image, without its protocol servers. */
-export async function makeLabDevice(t: TestContext): Promise<LabDevice> {
+/**
+ * A booted lab-phone OS model on a lab image (default adups-2016), without its protocol servers.
+ * Its network is loopback ports where nothing is expected to answer, unless given.
+ */
+export async function makeLabDevice(
+  t: TestContext,
+  options: { image?: string; network?: LabDeviceOptions['network'] } = {},
+): Promise<LabDevice> {
   const root = await mkdtemp(join(tmpdir(), 'lab-os-'));
   const image = labImageSchema.parse(
-    JSON.parse(await readFile('images/lab/adups-2016.json', 'utf8')),
+    JSON.parse(await readFile(`images/lab/${options.image ?? 'adups-2016'}.json`, 'utf8')),
   );
   const systemDir = join(root, 'system');
   await mkdir(join(systemDir, 'etc'), { recursive: true });
@@ -22,7 +29,7 @@ export async function makeLabDevice(t: TestContext): Promise<LabDevice> {
     systemDir,
     consolePort: 5584,
     avdName: 'lab_test',
-    network: {
+    network: options.network ?? {
       dnsServer: { host: '127.0.0.1', port: 5353 },
       httpProxy: { host: '127.0.0.1', port: 8080 },
     },

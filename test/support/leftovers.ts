@@ -11,6 +11,8 @@ export interface LabPhoneProcess {
   consolePort: number;
   /** The `--work-dir` it was given: the launcher's temp dir for it. */
   workDir: string | undefined;
+  /** The adb server it registered with: tells apart the phones of parallel test worlds. */
+  adbServerPort: number | undefined;
 }
 
 /** Every running lab phone (`src/lab/main.ts`), optionally only those on the given console ports. */
@@ -26,7 +28,13 @@ export async function findLabPhoneProcesses(
     if (!args.some((a) => a.endsWith('src/lab/main.ts'))) continue;
     const consolePort = Number(argAfter(args, '--console-port'));
     if (consolePorts && !consolePorts.has(consolePort)) continue;
-    found.push({ pid: Number(entry), consolePort, workDir: argAfter(args, '--work-dir') });
+    const adbServerPort = argAfter(args, '--adb-server-port');
+    found.push({
+      pid: Number(entry),
+      consolePort,
+      workDir: argAfter(args, '--work-dir'),
+      adbServerPort: adbServerPort === undefined ? undefined : Number(adbServerPort),
+    });
   }
   return found;
 }
@@ -79,4 +87,25 @@ export async function exists(path: string): Promise<boolean> {
 export async function entriesStartingWith(dir: string, prefixes: string[]): Promise<string[]> {
   const names = await readdir(dir).catch(() => []);
   return names.filter((name) => prefixes.some((p) => name.startsWith(p)));
+}
+
+/**
+ * Appium servers (and their guards) started by canarytrap, found by command line; with a port,
+ * only the one listening there.
+ */
+export async function findAppiumProcesses(port?: number): Promise<Array<{ pid: number; args: string[] }>> {
+  const found: Array<{ pid: number; args: string[] }> = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const raw = await readFile(join('/proc', entry, 'cmdline'), 'utf8').catch(() => '');
+    const args = raw.split('\0');
+    const appium = (a: string) =>
+      a.endsWith('appium/index.js') ||
+      a.endsWith('.bin/appium') ||
+      a.endsWith('src/ui/appium-guard.ts');
+    if (!args.some(appium)) continue;
+    if (port !== undefined && argAfter(args, '--port') !== String(port)) continue;
+    found.push({ pid: Number(entry), args });
+  }
+  return found;
 }

@@ -12,8 +12,11 @@ import {
   startBehaviours,
   type BehaviourHost,
   type ScheduledWork,
+  type SettingsTable,
   type SmsRecord,
 } from '../../src/lab/behaviour/index.ts';
+
+type SettingListener = (namespace: SettingsTable, key: string, value: string | undefined) => void;
 
 /** A device with canned data, a clock the test moves, and schedulers the test fires by hand. */
 export class FakeHost implements BehaviourHost {
@@ -34,6 +37,8 @@ export class FakeHost implements BehaviourHost {
     work: ScheduledWork;
   }> = [];
   smsListeners: Array<(sms: SmsRecord) => void> = [];
+  settings = new Map<string, string>();
+  settingListeners: SettingListener[] = [];
   sms: SmsRecord[] = [
     { box: 'inbox', address: '+15555550142', body: 'canary sms body 7f3a', date: 1475924400000 },
     { box: 'sent', address: '+15555550199', body: 'see you at 5', date: 1475928000000 },
@@ -96,6 +101,17 @@ export class FakeHost implements BehaviourHost {
   }
   onSmsReceived(listener: (sms: SmsRecord) => void): void {
     this.smsListeners.push(listener);
+  }
+  setting(namespace: SettingsTable, key: string): string | undefined {
+    return this.settings.get(`${namespace}/${key}`);
+  }
+  onSettingChanged(listener: SettingListener): void {
+    this.settingListeners.push(listener);
+  }
+  /** A write to the settings provider, as `settings put` makes it. */
+  putSetting(namespace: SettingsTable, key: string, value: string): void {
+    this.settings.set(`${namespace}/${key}`, value);
+    for (const listener of this.settingListeners) listener(namespace, key, value);
   }
   emit(event: InstrumentationEvent): void {
     this.events.push(instrumentationEventSchema.parse(event));

@@ -72,6 +72,8 @@ function untouchableHost(): BehaviourHost {
     setAlarm: fail,
     scheduleJob: fail,
     onSmsReceived: fail,
+    setting: fail,
+    onSettingChanged: fail,
     emit: fail,
     network: fail,
     trustedCaCertificates: fail,
@@ -165,8 +167,68 @@ test('the problems say what to change', () => {
   ]);
 });
 
-test('the three shipped lab images are runnable', async () => {
-  for (const name of ['adups-2016', 'adups-2016-fixed', 'clean']) {
+test('setting gates and setting triggers name what cannot work', () => {
+  const gated = (id: string, trigger: unknown, when?: unknown): unknown => ({
+    ...(https(id, [{ op: 'base64' }], { as: 'form', field: 'data' }) as object),
+    trigger,
+    ...(when === undefined ? {} : { when: { setting: when } }),
+  });
+  const problems = findProblems(
+    image([
+      gated('spaced-key', { on: 'boot' }, { namespace: 'secure', key: 'my flag', equals: '1' }),
+      gated('two-lines', { on: 'setting', namespace: 'global', key: 'x', equals: '1\n2' }),
+      gated(
+        'never',
+        { on: 'setting', namespace: 'secure', key: 'consent', equals: '1' },
+        { namespace: 'secure', key: 'consent', equals: '0' },
+      ),
+      gated(
+        'fine',
+        { on: 'setting', namespace: 'secure', key: 'consent', equals: '1' },
+        { namespace: 'secure', key: 'consent', equals: '1' },
+      ),
+      https('extra-field-clash', [{ op: 'base64' }], {
+        as: 'form',
+        field: 'data',
+        fields: { gzip: '1', data: 'x' },
+      }),
+    ]),
+  );
+  assert.deepEqual(
+    problems.map((p) => [p.behaviour, p.problem]),
+    [
+      [
+        'spaced-key',
+        'when.setting.key "my flag" is not a settings key (letters, digits, _ . - only)',
+      ],
+      ['two-lines', 'trigger.equals has a line break: settings values are one line'],
+      [
+        'never',
+        'the trigger waits for consent = "1" but when.setting requires "0": it would never send',
+      ],
+      ['extra-field-clash', 'carry.fields repeats the payload field "data"'],
+    ],
+  );
+  assert.throws(
+    () =>
+      labImageSchema.parse({
+        ...image([]),
+        apps: [
+          {
+            ...image([]).apps[0],
+            behaviours: [
+              gated('bad-namespace', { on: 'setting', namespace: 'vendor', key: 'k', equals: '1' }),
+            ],
+          },
+        ],
+      }),
+    /namespace/,
+    'the schema knows the three settings tables',
+  );
+});
+
+test('the shipped lab images are runnable', async () => {
+  for (const name of ['adups-2016', 'adups-2016-fixed', 'clean', 'xiaomi-2021']) {
     const parsed = labImageSchema.parse(
       JSON.parse(await readFile(new URL(`../../images/lab/${name}.json`, import.meta.url), 'utf8')),
     );

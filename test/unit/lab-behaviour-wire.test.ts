@@ -41,6 +41,18 @@ test('a form request carries the payload text URL-encoded in one field, with a D
   assert.match(text, /\r\nContent-Length: 16\r\n\r\ndata=q%2B%2Fw%3D$/);
 });
 
+test('a form carry with constant fields sends them before the payload field, as Sensors Analytics does', () => {
+  const send = httpSend({
+    channel: 'https',
+    host: 'sa.api.intl.miui.com',
+    path: '/sa?project=global_browser_mini',
+    carry: { as: 'form', field: 'data_list', fields: { gzip: '1', crc: '-42' } },
+  });
+  const request = buildHttpRequest(send, {}, Buffer.from('H4sI+/='), UA);
+  assert.equal(request.url, 'https://sa.api.intl.miui.com/sa?project=global_browser_mini');
+  assert.equal(request.body?.toString(), 'gzip=1&crc=-42&data_list=H4sI%2B%2F%3D');
+});
+
 test('json and body carries, extra headers replacing defaults, ports in Host where not the default', () => {
   const json = buildHttpRequest(
     httpSend({

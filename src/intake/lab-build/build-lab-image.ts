@@ -14,13 +14,30 @@ import { createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
+import { z } from 'zod';
 import { InputError } from '../../errors.ts';
-import { LAB_IMAGE_PATH_IN_SYSTEM, labImageSchema, type LabImage } from '../../lab/image-schema.ts';
+import { LAB_IMAGE_PATH_IN_SYSTEM, labImageSchema } from '../../lab/image-schema.ts';
 import { makeExt4 } from '../ext4.ts';
 import { sha256File } from '../hashing.ts';
 import { buildApk } from './build-apk.ts';
 import { buildPropText, sourcePropertiesText } from './lab-props.ts';
 import { generateSigningKeys } from './signing-keys.ts';
+import { runTool } from '../tools.ts';
+
+/**
+ * A lab image file as the builder reads it: the lab image itself plus how to pack it. `system`
+ * exists for images that must not be bootable as-is (an erofs partition, which the lab phone
+ * cannot read), so the transplant onto a base image can be exercised; the lab phone ignores it.
+ */
+export const labBuildFileSchema = labImageSchema.extend({
+  system: z
+    .object({
+      /** Filesystem of system.img. Default ext4. */
+      filesystem: z.enum(['ext4', 'erofs']).default('ext4'),
+    })
+    .optional(),
+});
+export type LabBuildFile = z.infer<typeof labBuildFileSchema>;
 
 /** Bump when the builder's output changes, so cached zips of the old builder are not reused. */
 export const LAB_BUILDER_VERSION = 2;
@@ -87,7 +104,7 @@ export async function buildLabImage(
 }
 
 async function buildInto(
-  image: LabImage,
+  image: LabBuildFile,
   jsonBytes: Buffer,
   key: string,
   work: string,
@@ -123,14 +140,22 @@ async function buildInto(
   }
 
   const systemImg = join(work, 'system.img');
-  const contentBytes = await treeBytes(staging);
-  await makeExt4(staging, systemImg, {
-    label: 'system',
-    // Room for metadata and the journal; ext4 needs a few MiB whatever the content.
-    sizeBytes: Math.max(8 * 1024 * 1024, contentBytes * 2 + 4 * 1024 * 1024),
-    uuid: uuidFrom(key),
-    timeoutMs,
-  });
+  if (image.system?.filesystem === 'erofs') {
+    await runTool(
+      'mkfs.erofs',
+      ['--quiet', '--all-root', '-T', '1230768000', '-U', uuidFrom(key), systemImg, staging],
+      { timeoutMs },
+    );
+  } else {
+    const contentBytes = await treeBytes(staging);
+    await makeExt4(staging, systemImg, {
+      label: 'system',
+      // Room for metadata and the journal; ext4 needs a few MiB whatever the content.
+      sizeBytes: Math.max(8 * 1024 * 1024, contentBytes * 2 + 4 * 1024 * 1024),
+      uuid: uuidFrom(key),
+      timeoutMs,
+    });
+  }
 
   const zip = new ZipFile();
   const mtime = new Date('2009-01-01T00:00:00Z');
@@ -156,14 +181,14 @@ async function readLabImageFile(path: string): Promise<Buffer> {
   }
 }
 
-function parseLabImage(bytes: Buffer, path: string): LabImage {
+function parseLabImage(bytes: Buffer, path: string): LabBuildFile {
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     throw new InputError('lab-image-invalid', `lab image ${path} is not JSON`, { cause: error });
   }
-  const parsed = labImageSchema.safeParse(json);
+  const parsed = labBuildFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new InputError(

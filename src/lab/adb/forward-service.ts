@@ -26,15 +26,17 @@ function connectLoopback(port: number): Promise<Socket | undefined> {
 
 /**
  * `tcp:<port>` (what `adb forward tcp:X tcp:<port>` opens): a TCP connection to that port on
- * the device, which for the lab phone is the loopback interface. Refused (the host sees the
- * forward fail) when nothing listens there. Backpressure runs both ways: the host gets OKAY only
+ * the device's own loopback, i.e. the host port the phone's device-port table maps it to (the
+ * host's port of the same number is another machine's). Refused (the host sees the forward
+ * fail) when nothing listens there. Backpressure runs both ways: the host gets OKAY only
  * once its data is written to the socket, and the socket is read only as fast as the host acks.
  */
 export async function openTcpForward(
   port: number,
   context: ServiceContext,
 ): Promise<((stream: DeviceStream) => void) | undefined> {
-  const socket = await connectLoopback(port);
+  const hostPort = context.devicePorts.hostPortOf(port);
+  const socket = hostPort === undefined ? undefined : await connectLoopback(hostPort);
   if (socket === undefined) {
     context.logger.debug({ port }, 'adb forward: nothing listens on the device port');
     return undefined;

@@ -1,4 +1,4 @@
-import type { ShellOutcome } from '../services.ts';
+import type { RunOptions, ShellOutcome } from '../services.ts';
 import type { ServiceContext } from './service-context.ts';
 
 export interface CommandOutput {
@@ -20,10 +20,11 @@ export async function runCommand(
   context: ServiceContext,
   commandLine: string,
   stdin: Buffer | undefined,
+  options?: RunOptions,
 ): Promise<CommandOutput> {
   let outcome: ShellOutcome;
   try {
-    outcome = await context.shell.run(commandLine, context.shellContext, stdin);
+    outcome = await context.shell.run(commandLine, context.shellContext, stdin, options);
   } catch (error) {
     context.logger.warn({ err: error, commandLine }, 'lab shell failed on a command');
     const message = error instanceof Error ? error.message : String(error);

@@ -1,7 +1,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { CanarytrapError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { LabFileSystem, LabIdentity, LabShell, ShellContext } from '../services.ts';
+import type {
+  LabDevicePorts,
+  LabFileSystem,
+  LabIdentity,
+  LabShell,
+  ShellContext,
+} from '../services.ts';
 import { AdbConnection } from './connection.ts';
 import type { ServiceContext } from './service-context.ts';
 import { createServiceOpener } from './services.ts';
@@ -22,6 +28,8 @@ export interface AdbDeviceServerOptions {
   shell: LabShell;
   fs: LabFileSystem;
   identity: LabIdentity;
+  /** The device's loopback ports, which `adb forward` reaches. */
+  devicePorts: LabDevicePorts;
   /** Features for the CNXN banner. Default DEFAULT_ADB_FEATURES. */
   features?: readonly string[];
   /** adbd's state, when the caller wants to share it with the OS model. Default `{ root: false }`. */
@@ -79,6 +87,7 @@ export async function startAdbDeviceServer(
     shell: options.shell,
     fs: options.fs,
     identity: options.identity,
+    devicePorts: options.devicePorts,
     shellContext,
     logger,
     stdinGraceMs: options.stdinGraceMs ?? 50,

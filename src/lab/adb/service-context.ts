@@ -1,11 +1,19 @@
 import type { Logger } from '../../log.ts';
-import type { LabFileSystem, LabIdentity, LabShell, ShellContext } from '../services.ts';
+import type {
+  LabDevicePorts,
+  LabFileSystem,
+  LabIdentity,
+  LabShell,
+  ShellContext,
+} from '../services.ts';
 
 /** What the services of one adb device server share: the OS model and adbd's own state. */
 export interface ServiceContext {
   shell: LabShell;
   fs: LabFileSystem;
   identity: LabIdentity;
+  /** The device's loopback, for `tcp:<port>`. */
+  devicePorts: LabDevicePorts;
   /** adbd's state, shared by every connection: `root` survives the restart `adb root` causes. */
   shellContext: ShellContext;
   logger: Logger;

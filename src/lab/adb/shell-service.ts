@@ -29,6 +29,13 @@ export function parseShellService(service: string): ShellRequest | undefined {
   return { protocol: args.includes('v2') ? 'shell-v2' : 'legacy', pty, command };
 }
 
+/** Aborted once the host closes the stream: a long-running command then ends. */
+function closedSignal(stream: DeviceStream): AbortSignal {
+  const controller = new AbortController();
+  stream.onClose(() => controller.abort());
+  return controller.signal;
+}
+
 function logFailure(context: ServiceContext, stream: DeviceStream, work: Promise<void>): void {
   work.catch((error: unknown) => {
     context.logger.warn({ err: error }, 'adb shell service failed');
@@ -110,9 +117,13 @@ async function shellV2(
     }
   });
   stream.onClose(() => stdin.end());
+  const signal = closedSignal(stream);
   const input = await stdin.complete(context.stdinGraceMs);
   if (stream.closed) return;
-  const output = await runCommand(context, request.command, input.length > 0 ? input : undefined);
+  const output = await runCommand(context, request.command, input.length > 0 ? input : undefined, {
+    signal,
+    onStdout: (data) => writeV2(stream, ShellPacketId.stdout, data),
+  });
   await writeV2Output(stream, output);
   await stream.write(encodeExitPacket(output.exitCode));
   await stream.close();
@@ -145,7 +156,10 @@ async function legacyShell(
     return;
   }
   // Without the shell protocol there is no way to end stdin, so a command gets none.
-  const output = await runCommand(context, request.command, undefined);
+  const output = await runCommand(context, request.command, undefined, {
+    signal: closedSignal(stream),
+    onStdout: (data) => stream.write(data),
+  });
   await stream.write(Buffer.concat([output.stdout, output.stderr]));
   await stream.close();
 }
@@ -169,9 +183,13 @@ async function exec(stream: DeviceStream, context: ServiceContext, command: stri
     stdin.add(data);
   });
   stream.onClose(() => stdin.end());
+  const signal = closedSignal(stream);
   const input = await stdin.complete(context.stdinGraceMs);
   if (stream.closed && !received) return;
-  const output = await runCommand(context, command, input.length > 0 ? input : undefined);
+  const output = await runCommand(context, command, input.length > 0 ? input : undefined, {
+    signal,
+    onStdout: (data) => stream.write(data),
+  });
   await stream.write(Buffer.concat([output.stdout, output.stderr]));
   await stream.close();
 }

@@ -41,6 +41,9 @@ export interface DeviceIdentity {
   accounts?: string[];
 }
 
+/** The settings provider's tables. */
+export type SettingsTable = 'system' | 'secure' | 'global';
+
 export interface ScheduledWork {
   /** Runs the work; resolves when the app is done with it (request sent or failed). */
   run(): Promise<void>;
@@ -71,6 +74,15 @@ export interface BehaviourHost {
   ): void;
   /** Called for each SMS that arrives through the console's `sms send`. */
   onSmsReceived(listener: (sms: SmsRecord) => void): void;
+  /** A value of the settings provider (`settings get`); undefined when unset. */
+  setting(namespace: SettingsTable, key: string): string | undefined;
+  /**
+   * Called after each write to the settings provider, from adb's `settings put|delete` or a UI
+   * action; `value` is undefined for a delete.
+   */
+  onSettingChanged(
+    listener: (namespace: SettingsTable, key: string, value: string | undefined) => void,
+  ): void;
   /** Records an instrumentation event (the facts a Frida hook would have reported). */
   emit(event: InstrumentationEvent): void;
   /** The device's network: DNS server, HTTP proxy and trusted CA certificates (PEM). */

@@ -26,6 +26,8 @@ export type BehaviourOutcome =
       behaviour: string;
       channel: Behaviour['send']['channel'];
       error: string;
+      /** Set when nothing was attempted because the behaviour's `when` did not hold; `error` says why. */
+      skipped?: true;
     };
 
 export interface RunOptions {

@@ -1,6 +1,8 @@
 import { CanarytrapError, InputError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { Behaviour, LabApp, LabImage } from '../image-schema.ts';
+import { AppEvents } from './app-events.ts';
+import { emitHeldBack, heldBack } from './gate.ts';
 import type { BehaviourHost, ScheduledWork } from './host.ts';
 import { runBehaviour, type BehaviourOutcome } from './run-behaviour.ts';
 import { assertRunnable } from './validate.ts';
@@ -19,7 +21,8 @@ export interface BehaviourRuntime {
   stop(): Promise<void>;
   /**
    * Runs one behaviour at once, as if its trigger fired, and resolves with how it ended (it
-   * never rejects for a failed send). `behaviourId` is the behaviour's id, or
+   * never rejects for a failed send). Its `when` is checked as for any firing: when it does not
+   * hold, nothing is sent and the outcome is `skipped`. `behaviourId` is the behaviour's id, or
    * `<package>/<id>` where two apps use the same id.
    */
   runNow(behaviourId: string): Promise<BehaviourOutcome>;
@@ -32,7 +35,9 @@ const DEFAULT_SEND_TIMEOUT_MS = 15_000;
  * Starts every behaviour of the lab image on the device, once boot has completed: boot
  * behaviours as one-shot alarms after their delay (as apps do on BOOT_COMPLETED, and so they
  * show in `dumpsys alarm` and fire when the device clock is moved), alarms and jobs on the
- * device's schedulers, SMS-triggered behaviours on incoming SMS. Throws `lab-image-invalid`
+ * device's schedulers, SMS-triggered behaviours on incoming SMS, setting-triggered ones on a
+ * settings change. A behaviour with `when` sends only while its setting holds; each firing it
+ * holds back is stated as a `behaviour.skip` event. Throws `lab-image-invalid`
  * before scheduling anything if a behaviour cannot run.
  */
 export function startBehaviours(
@@ -47,6 +52,19 @@ export function startBehaviours(
   let stopping: Promise<void> | undefined;
 
   const launch = (app: LabApp, behaviour: Behaviour): Promise<BehaviourOutcome> => {
+    const held = heldBack(behaviour, host);
+    if (held !== undefined) {
+      emitHeldBack(new AppEvents(host, app.package), behaviour, held);
+      logger.info({ package: app.package, behaviour: behaviour.id }, held.reason);
+      return Promise.resolve({
+        ok: false,
+        package: app.package,
+        behaviour: behaviour.id,
+        channel: behaviour.send.channel,
+        error: held.reason,
+        skipped: true,
+      });
+    }
     const running = runBehaviour(app, behaviour, { image, host, logger, sendTimeoutMs });
     inFlight.add(running);
     void running.finally(() => inFlight.delete(running));
@@ -128,6 +146,18 @@ function schedule(
         void work.run();
       });
       return;
+    case 'setting': {
+      // Fires on the change to the value, not on every write of it: apps observe the setting's
+      // URI and act when their flag flips.
+      let last = host.setting(trigger.namespace, trigger.key);
+      host.onSettingChanged((namespace, key, value) => {
+        if (namespace !== trigger.namespace || key !== trigger.key) return;
+        const previous = last;
+        last = value;
+        if (value === trigger.equals && previous !== trigger.equals) void work.run();
+      });
+      return;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { InputError } from '../../errors.ts';
-import type { Behaviour, LabImage } from '../image-schema.ts';
+import type { Behaviour, LabImage, SettingCondition } from '../image-schema.ts';
 import { planCipher } from './ciphers.ts';
 import { encodesToDnsLabels, encodesToText } from './encode.ts';
 
@@ -9,6 +9,7 @@ export interface BehaviourProblem {
   problem: string;
 }
 
+const SETTING_KEY = /^[A-Za-z0-9_.-]+$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HOST_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/;
@@ -56,7 +57,7 @@ export function findProblems(image: LabImage): BehaviourProblem[] {
 }
 
 function behaviourProblems(behaviour: Behaviour): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...settingProblems(behaviour)];
   behaviour.encode.forEach((step, index) => {
     if (step.op !== 'aes' && step.op !== 'des' && step.op !== '3des') return;
     const plan = planCipher(step);
@@ -78,6 +79,14 @@ function behaviourProblems(behaviour: Behaviour): string[] {
         problems.push(
           `carry "${send.carry.as}" needs a text payload: end the encode steps with base64 or hex`,
         );
+      }
+      if (send.carry.as === 'form') {
+        if (send.carry.field === '') problems.push('carry "form" needs a field name');
+        for (const name of Object.keys(send.carry.fields ?? {})) {
+          if (name === '') problems.push('carry.fields has an empty field name');
+          if (name === send.carry.field)
+            problems.push(`carry.fields repeats the payload field "${name}"`);
+        }
       }
       if (send.carry.as === 'query' && behaviour.encode.length > 0) {
         problems.push(
@@ -106,6 +115,38 @@ function behaviourProblems(behaviour: Behaviour): string[] {
     case 'sms':
       if (send.destination.trim() === '') problems.push('send.destination is empty');
       break;
+  }
+  return problems;
+}
+
+/**
+ * A setting the behaviour waits for must be one `settings put` can write and `settings get` can
+ * read back on one line, and a `setting` trigger must not wait for a value its own `when` rules out.
+ */
+function settingProblems(behaviour: Behaviour): string[] {
+  const problems: string[] = [];
+  const check = (where: string, condition: SettingCondition): void => {
+    if (!SETTING_KEY.test(condition.key))
+      problems.push(
+        `${where}.key "${condition.key}" is not a settings key (letters, digits, _ . - only)`,
+      );
+    if (/[\r\n]/.test(condition.equals))
+      problems.push(`${where}.equals has a line break: settings values are one line`);
+  };
+  const trigger = behaviour.trigger;
+  if (trigger.on === 'setting') check('trigger', trigger);
+  const when = behaviour.when?.setting;
+  if (when !== undefined) check('when.setting', when);
+  if (
+    trigger.on === 'setting' &&
+    when !== undefined &&
+    when.namespace === trigger.namespace &&
+    when.key === trigger.key &&
+    when.equals !== trigger.equals
+  ) {
+    problems.push(
+      `the trigger waits for ${trigger.key} = "${trigger.equals}" but when.setting requires "${when.equals}": it would never send`,
+    );
   }
   return problems;
 }

@@ -5,6 +5,7 @@ import type {
   ContactRecord,
   DeviceIdentity,
   ScheduledWork,
+  SettingsTable,
   SmsRecord,
 } from '../behaviour/host.ts';
 import type { LabOs } from './lab-os.ts';
@@ -59,6 +60,16 @@ export class LabBehaviourHost implements BehaviourHost {
 
   onSmsReceived(listener: (sms: SmsRecord) => void): void {
     this.os.telephony.onSms(listener);
+  }
+
+  setting(namespace: SettingsTable, key: string): string | undefined {
+    return this.os.settings.get(namespace, key);
+  }
+
+  onSettingChanged(
+    listener: (namespace: SettingsTable, key: string, value: string | undefined) => void,
+  ): void {
+    this.os.settings.onChange(listener);
   }
 
   emit(event: InstrumentationEvent): void {

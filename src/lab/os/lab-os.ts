@@ -1,8 +1,9 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../../log.ts';
 import { buildFingerprint, type LabImage } from '../image-schema.ts';
 import { DeviceClock, realHostTime, type HostTime } from './clock.ts';
 import { EVENTS_FILE, EventLog } from './event-log.ts';
+import { DevicePortTable } from './device-ports.ts';
 import { DeviceFileSystem, type DeviceFsLayout } from './fs/device-fs.ts';
 import { IDENTITY_FILE, IdentitySource } from './identity.ts';
 import { PackageCatalog } from './packages.ts';
@@ -14,6 +15,10 @@ import { JobScheduler } from './scheduling/job-scheduler.ts';
 import { WorkRunner } from './scheduling/work-runner.ts';
 import { SettingsStore } from './settings.ts';
 import { Telephony } from './telephony.ts';
+import { InstrumentationRunner } from './uia2/instrumentation.ts';
+import { allNodes, layoutScreen, type UiNode } from './ui/layout.ts';
+import { ScreenRenderer } from './ui/render.ts';
+import { ScreenModel } from './ui/screens.ts';
 
 export interface HostPort {
   host: string;
@@ -49,6 +54,8 @@ export class LabOs {
   readonly clock: DeviceClock;
   readonly props = new PropertyStore();
   readonly settings = new SettingsStore();
+  /** The device's own loopback ports (the UiAutomator2 server's 6790...). */
+  readonly devicePorts = new DevicePortTable();
   readonly content: ContentStore;
   readonly packages: PackageCatalog;
   readonly identity: IdentitySource;
@@ -60,6 +67,13 @@ export class LabOs {
   readonly deviceIdle: DeviceIdle;
   readonly events: EventLog;
   readonly logger: Logger;
+  /** What the screen shows (setup wizard, launcher, apps) and the back stack. */
+  readonly ui: ScreenModel;
+  readonly #renderer = new ScreenRenderer();
+  /** `am instrument`: the UiAutomator2 server. */
+  readonly instrumentations: InstrumentationRunner;
+  /** Host dir for APKs being installed (the phone's temp dir). */
+  readonly stagingDir: string;
   readonly avdName: string;
   readonly network: { dnsServer: HostPort; httpProxy: HostPort };
   /** After `mount -o rw,remount /system`. */
@@ -67,6 +81,9 @@ export class LabOs {
   readonly #pids = new Map<string, number>();
   #nextPid = 1800;
   readonly #bootListeners = new Set<() => void>();
+  readonly #closeListeners = new Set<() => void>();
+  readonly #services = new Map<string, string[]>();
+  #closed = false;
   #booted = false;
   #timers: NodeJS.Timeout[] = [];
   readonly #bootDelayMs: number;
@@ -102,6 +119,9 @@ export class LabOs {
     this.alarms = new AlarmManager(this.clock, this.runner);
     this.deviceIdle = new DeviceIdle(this.alarms);
     this.jobs = new JobScheduler(this.clock, this.runner, (pkg) => this.packages.get(pkg)?.uid);
+    this.ui = new ScreenModel(options.image, this.settings);
+    this.instrumentations = new InstrumentationRunner(this, options.logger);
+    this.stagingDir = join(dirname(options.layout.dataLocalTmp), 'package-installs');
     this.events = new EventLog(
       join(options.layout.dataLocalTmp, EVENTS_FILE.slice('/data/local/tmp/'.length)),
     );
@@ -181,6 +201,7 @@ export class LabOs {
       'service.bootanim.exit': '1',
     });
     this.#booted = true;
+    this.ui.boot();
     for (const listener of this.#bootListeners) {
       try {
         listener();
@@ -207,6 +228,58 @@ export class LabOs {
     return pid;
   }
 
+  /** The package's process is gone (`am force-stop`, uninstall, its instrumentation ended). */
+  endProcess(pkg: string): void {
+    this.#pids.delete(pkg);
+    this.#services.delete(pkg);
+  }
+
+  /**
+   * An app installed at run time was launched. Helper apps such as Appium Settings start their
+   * foreground service from their launch activity and finish it; the lab phone models that by
+   * running the package's `*ForegroundService` services in the foreground.
+   */
+  launchInstalledApp(pkg: string): void {
+    const info = this.packages.get(pkg);
+    if (info === undefined) return;
+    this.pidOf(pkg);
+    const foreground = (info.services ?? []).filter((s) => s.endsWith('ForegroundService'));
+    if (foreground.length > 0) this.#services.set(pkg, foreground);
+  }
+
+  /** Foreground services running, by package. */
+  runningServices(): Array<{ package: string; service: string }> {
+    return [...this.#services.entries()].flatMap(([pkg, services]) =>
+      services.map((service) => ({ package: pkg, service })),
+    );
+  }
+
+  /** A tap at display coordinates: clicks the element drawn there. */
+  tapAt(x: number, y: number): void {
+    const hit = allNodes(this.uiLayout())
+      .filter((n) => n.element !== undefined)
+      .find(
+        (n) => x >= n.bounds.left && x < n.bounds.right && y >= n.bounds.top && y < n.bounds.bottom,
+      );
+    if (hit?.element !== undefined) this.ui.click(hit.element);
+  }
+
+  /** Called when the phone stops, so long-running commands (`logcat`) end with it. */
+  onClose(listener: () => void): void {
+    if (this.#closed) listener();
+    else this.#closeListeners.add(listener);
+  }
+
+  /** The view hierarchy of the screen in the foreground. */
+  uiLayout(): UiNode {
+    return layoutScreen(this.ui.current());
+  }
+
+  /** A PNG of the screen in the foreground (`screencap -p`, the UiAutomator2 screenshot). */
+  screenshot(): Promise<Buffer> {
+    return this.#renderer.png(this.uiLayout());
+  }
+
   processes(): Array<{ pid: number; name: string; uid: number }> {
     return [...this.#pids.entries()].map(([name, pid]) => ({
       pid,
@@ -219,6 +292,10 @@ export class LabOs {
   async close(): Promise<void> {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers = [];
+    this.#closed = true;
+    for (const listener of this.#closeListeners) listener();
+    this.#closeListeners.clear();
+    await this.instrumentations.close();
     await this.runner.close();
   }
 }

@@ -12,6 +12,12 @@ export interface PackageInfo {
   system: boolean;
   sharedUserId?: string;
   permissions: string[];
+  /** Test packages: the `<instrumentation>` their manifest declares. */
+  instrumentation?: { name: string; targetPackage: string };
+  /** Activities that show in the launcher (`pkg/cls`), for `monkey` and `cmd package resolve-activity`. */
+  launcherActivity?: string;
+  /** Services the manifest declares (fully qualified), for packages installed at run time. */
+  services?: string[];
 }
 
 const SHARED_UIDS: Record<string, number> = {
@@ -51,6 +57,11 @@ const FRAMEWORK: Array<
   },
 ];
 
+function qualify(pkg: string, activity: string): string {
+  if (activity.startsWith('.')) return `${pkg}${activity}`;
+  return activity.includes('.') ? activity : `${pkg}.${activity}`;
+}
+
 /** uid in the form dumpsys prints it (UserHandle.formatUid): `1000` or `u0a45`. */
 export function formatUid(uid: number): string {
   const appId = uid % 100_000;
@@ -83,6 +94,9 @@ export class PackageCatalog {
         system: true,
         ...(app.sharedUserId === undefined ? {} : { sharedUserId: app.sharedUserId }),
         permissions: app.permissions,
+        ...(app.launcherActivity === undefined
+          ? {}
+          : { launcherActivity: qualify(app.package, app.launcherActivity) }),
       });
     }
   }
@@ -98,6 +112,19 @@ export class PackageCatalog {
   /** Records a package installed at run time (`pm install`). */
   add(info: PackageInfo): void {
     this.#packages.set(info.name, info);
+  }
+
+  /** `pm uninstall`: only packages installed at run time can go; false for the others. */
+  remove(name: string): boolean {
+    const info = this.#packages.get(name);
+    if (info === undefined || info.system) return false;
+    return this.#packages.delete(name);
+  }
+
+  /** The next free app uid, for a package installed at run time. */
+  nextUid(): number {
+    const uids = this.all().map((p) => p.uid);
+    return Math.max(10_099, ...uids) + 1;
   }
 
   codePath(info: PackageInfo): string {

@@ -12,6 +12,7 @@ ol.timeline li.stage-done { border-color: #2e7d32; }
 ol.timeline li.stage-failed { border-color: #c62828; }
 #run-status.ended-completed { color: #2e7d32; }
 #run-status.ended-failed { color: #c62828; }
+#run-status.ended-cancelled { color: #8d6e00; }
 .actions a { margin-right: 12px; }
 `;
 

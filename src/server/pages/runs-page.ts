@@ -21,6 +21,10 @@ export function renderRunsPage(
 <form class="inline" method="post" action="/runs" enctype="multipart/form-data">
 <label for="lab">Lab image</label>${labSelect(labs, 'lab')}
 <label for="file">or upload</label><input type="file" name="file" id="file">
+<details id="run-settings"><summary>Run settings</summary>
+<label for="advanceHours">device-clock hours to advance</label><input type="number" name="advanceHours" id="advanceHours" min="1" max="10000" placeholder="80">
+<label for="stepHours">largest jump (hours)</label><input type="number" name="stepHours" id="stepHours" min="1" max="10000" placeholder="6">
+</details>
 <button type="submit" id="submit-run">Analyse</button>
 </form>
 </section>

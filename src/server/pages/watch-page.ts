@@ -12,6 +12,12 @@ export const WATCH_SCRIPT_PATH = '/static/watch.js';
 export function renderWatchPage(detail: RunDetail, labs: readonly string[]): string {
   const label = detail.record?.imageLabel ?? detail.job?.data.imageLabel ?? '';
   const baseline = detail.record?.baselineRunId ?? detail.job?.data.baselineRunId;
+  // A run that has ended cannot be cancelled; one still queued or running can, from the page
+  // without scripts too (the form posts and comes back here).
+  const ended =
+    detail.job?.state === 'completed' ||
+    detail.job?.state === 'failed' ||
+    (detail.record !== undefined && detail.record.status !== 'running');
   const body = markup`<main id="watch" data-run-id="${detail.runId}">
 <header class="verdict">
 <p class="label">Run ${detail.runId}</p>
@@ -21,6 +27,13 @@ export function renderWatchPage(detail: RunDetail, labs: readonly string[]): str
 <a id="report-link" href="/runs/${detail.runId}/report" hidden>Open the report</a>
 ${baseline ? markup`<a id="diff-link" href="/diff?base=${baseline}&amp;next=${detail.runId}">Diff with baseline ${baseline}</a>` : ''}
 </p>
+${
+  ended
+    ? ''
+    : markup`<form class="inline" id="cancel-form" method="post" action="/runs/${detail.runId}/cancel">
+<button type="submit" id="cancel-button">Cancel this run</button>
+</form>`
+}
 </header>
 <section id="stages">
 <h2>Stages</h2>

@@ -49,7 +49,11 @@ export const WATCH_SCRIPT = `'use strict';
     var end = JSON.parse(e.data);
     source.close();
     status.className = 'ended-' + end.status;
-    status.textContent = end.status === 'completed' ? 'finished' : 'failed: ' + (end.reason || 'unknown');
+    status.textContent = end.status === 'completed' ? 'finished'
+      : end.status === 'cancelled' ? 'cancelled: ' + (end.reason || 'by user')
+      : 'failed: ' + (end.reason || 'unknown');
+    var cancelForm = document.getElementById('cancel-form');
+    if (cancelForm) cancelForm.hidden = true;
     if (end.status === 'completed') document.getElementById('report-link').hidden = false;
     main.setAttribute('data-ended', end.status);
   });

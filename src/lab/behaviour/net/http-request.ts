@@ -42,7 +42,10 @@ export function buildHttpRequest(
       break;
     case 'form':
       body = Buffer.from(
-        new URLSearchParams([[send.carry.field, encoded.toString('utf8')]]).toString(),
+        new URLSearchParams([
+          ...Object.entries(send.carry.fields ?? {}),
+          [send.carry.field, encoded.toString('utf8')],
+        ]).toString(),
         'utf8',
       );
       contentType = 'application/x-www-form-urlencoded';

@@ -3,7 +3,8 @@ import { content } from './content.ts';
 import * as core from './core.ts';
 import * as files from './files.ts';
 import { pm } from './packages.ts';
-import { am, cmd, dumpsys, service } from './services.ts';
+import * as activity from './activity.ts';
+import { cmd, dumpsys, service } from './services.ts';
 import { settings } from './settings.ts';
 
 /** Every command the lab phone's shell knows, by name; `which` answers from the same table. */
@@ -37,7 +38,16 @@ export function createCommands(): ReadonlyMap<string, Command> {
     ['settings', settings],
     ['dumpsys', dumpsys],
     ['cmd', cmd],
-    ['am', am],
+    ['am', activity.am],
+    ['monkey', activity.monkey],
+    ['input', activity.input],
+    ['wm', activity.wm],
+    ['screencap', activity.screencap],
+    ['logcat', activity.logcat],
+    ['export', activity.exportCommand],
+    ['exec', activity.exec],
+    ['appops', activity.appops],
+    ['ime', activity.ime],
     ['service', service],
   ]);
   commands.set('which', async ({ args }) => {

@@ -1,3 +1,5 @@
+import { ApkInstallError, readApkManifest, registerInstalled } from '../apk-install.ts';
+import { isDeviceFsError } from '../fs/errors.ts';
 import type { LabOs } from '../lab-os.ts';
 import type { PackageInfo } from '../packages.ts';
 import { fail, ok, type Command, type CommandResult } from '../shell/types.ts';
@@ -17,12 +19,89 @@ function listPackages(os: LabOs, args: string[]): CommandResult {
   return ok(rows.join(''));
 }
 
+function listInstrumentation(os: LabOs, args: string[]): CommandResult {
+  const target = args.find((a) => !a.startsWith('-'));
+  const rows = os.packages
+    .all()
+    .filter((p) => p.instrumentation !== undefined)
+    .filter((p) => target === undefined || p.instrumentation?.targetPackage === target)
+    .map(
+      (p) =>
+        `instrumentation:${p.name}/${p.instrumentation?.name ?? ''} (target=${p.instrumentation?.targetPackage ?? ''})\n`,
+    );
+  return ok(rows.join(''));
+}
+
+/** Options of `pm install` that take a value. */
+const INSTALL_VALUE_OPTIONS = new Set([
+  '-S',
+  '-i',
+  '-p',
+  '--user',
+  '--install-location',
+  '--originating-uri',
+  '--referrer',
+  '--abi',
+  '--install-reason',
+  '--pkg',
+]);
+
+/**
+ * `pm install [-r] [-S size] [path]`: the APK comes on stdin (`adb install` streams it with
+ * `-S`) or from a device file. Its manifest gives the package, version and instrumentation.
+ */
+async function install(os: LabOs, args: string[], stdin: Buffer): Promise<CommandResult> {
+  let path: string | undefined;
+  let size: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (INSTALL_VALUE_OPTIONS.has(arg)) {
+      if (arg === '-S') size = Number(args[i + 1]);
+      i++;
+    } else if (!arg.startsWith('-')) path = arg;
+  }
+  let apk: Buffer;
+  if (path !== undefined && path !== '-') {
+    try {
+      apk = await os.fs.read(path);
+    } catch (error) {
+      if (!isDeviceFsError(error)) throw error;
+      return ok(`Failure [INSTALL_FAILED_INVALID_URI: ${path}: ${error.reason}]\n`);
+    }
+  } else {
+    apk = size === undefined ? stdin : stdin.subarray(0, size);
+    if (size !== undefined && stdin.length < size) {
+      return ok(
+        `Failure [INSTALL_FAILED_INVALID_APK: expected ${size} bytes on stdin, got ${stdin.length}]\n`,
+      );
+    }
+  }
+  try {
+    const manifest = await readApkManifest(apk, os.stagingDir);
+    registerInstalled(os.packages, manifest, { replace: true });
+    os.logger.info(
+      { package: manifest.package, versionName: manifest.versionName },
+      'package installed',
+    );
+    return ok('Success\n');
+  } catch (error) {
+    if (error instanceof ApkInstallError)
+      return ok(`Failure [${error.reason}: ${error.message}]\n`);
+    throw error;
+  }
+}
+
 /** `pm` and `cmd package`. */
-export async function packageManager(os: LabOs, args: string[]): Promise<CommandResult> {
+export async function packageManager(
+  os: LabOs,
+  args: string[],
+  stdin: Buffer = Buffer.alloc(0),
+): Promise<CommandResult> {
   const [sub, ...rest] = args;
   switch (sub) {
     case 'list':
       if (rest[0] === 'packages') return listPackages(os, rest.slice(1));
+      if (rest[0] === 'instrumentation') return listInstrumentation(os, rest.slice(1));
       return fail(`Error: unknown list type '${rest[0] ?? ''}'`);
     case 'path': {
       const info = os.packages.get(rest.find((a) => !a.startsWith('-')) ?? '');
@@ -48,13 +127,30 @@ export async function packageManager(os: LabOs, args: string[]): Promise<Command
       return ok();
     }
     case 'install':
-      return ok('Failure [INSTALL_FAILED_INVALID_APK: the lab phone does not install packages]\n');
+      return install(os, rest, stdin);
+    case 'uninstall': {
+      const name = rest.filter((a) => !a.startsWith('-') && !/^\d+$/.test(a)).at(-1) ?? '';
+      if (!os.packages.remove(name)) return ok('Failure [DELETE_FAILED_INTERNAL_ERROR]\n');
+      os.instrumentations.forceStop(name);
+      os.endProcess(name);
+      return ok('Success\n');
+    }
+    case 'resolve-activity': {
+      const name = rest.filter((a) => !a.startsWith('-')).at(-1) ?? '';
+      const activity = os.packages.get(name)?.launcherActivity;
+      if (activity === undefined) return ok('No activity found\n');
+      return ok(
+        rest.includes('--brief')
+          ? `priority=0 preferredOrder=0 match=0x108000 specificIndex=-1 isDefault=true\n${name}/${activity}\n`
+          : `${name}/${activity}\n`,
+      );
+    }
     default:
       return fail(`Unknown command: ${sub ?? ''}`, 255);
   }
 }
 
-export const pm: Command = async ({ args, os }) => packageManager(os, args);
+export const pm: Command = async ({ args, os, stdin }) => packageManager(os, args, stdin);
 
 export function dumpPackage(os: LabOs, info: PackageInfo): string {
   const codePath = os.packages.codePath(info);

@@ -2,6 +2,7 @@ import type { LabOs } from '../lab-os.ts';
 import { dumpAlarms } from '../scheduling/alarm-dump.ts';
 import { dumpJobs } from '../scheduling/job-dump.ts';
 import { fail, ok, type Command, type CommandResult } from '../shell/types.ts';
+import { dumpActivities, dumpPower, dumpServices, dumpWindow } from '../ui/dumps.ts';
 import { dumpPackage, packageManager } from './packages.ts';
 
 /** `cmd` exits with the shell command's int result; Android's negative codes wrap to a byte. */
@@ -90,6 +91,13 @@ function dumpsysService(os: LabOs, service: string, args: string[]): CommandResu
       return ok(dumpJobs(os.jobs.jobs(), os.clock.now(), os.clock.elapsed()));
     case 'deviceidle':
       return deviceidle(os, args);
+    case 'window':
+      return ok(dumpWindow(os));
+    case 'activity':
+      if (args[0] === 'services') return ok(dumpServices(os, args[1]));
+      return ok(dumpActivities(os));
+    case 'power':
+      return ok(dumpPower());
     case 'package': {
       const name = args.find((a) => !a.startsWith('-'));
       if (name === undefined)
@@ -111,13 +119,13 @@ export const dumpsys: Command = async ({ args, os }) => {
   const [service, ...rest] = args;
   if (service === undefined || service === '-l') {
     return ok(
-      'Currently running services:\n  activity\n  alarm\n  deviceidle\n  jobscheduler\n  package\n  settings\n',
+      'Currently running services:\n  activity\n  alarm\n  deviceidle\n  jobscheduler\n  package\n  power\n  settings\n  window\n',
     );
   }
   return dumpsysService(os, service, rest);
 };
 
-export const cmd: Command = async ({ args, os }) => {
+export const cmd: Command = async ({ args, os, stdin }) => {
   const [service, ...rest] = args;
   switch (service) {
     case 'alarm':
@@ -127,44 +135,16 @@ export const cmd: Command = async ({ args, os }) => {
     case 'deviceidle':
       return deviceidle(os, rest);
     case 'package':
-      return packageManager(os, rest);
+      return packageManager(os, rest, stdin);
+    case 'notification':
+      // allow_listener / disallow_listener: the lab phone posts no notifications to listen to.
+      return rest[0]?.endsWith('allow_listener') === true
+        ? ok()
+        : fail(`Unknown command: ${rest[0] ?? ''}`, 255);
     case undefined:
       return fail('cmd: no service specified; use -l to list all services', 20);
     default:
       return fail(`cmd: Can't find service: ${service}`, 20);
-  }
-};
-
-/** `am`: broadcasts are accepted and answered like the real tool; nothing else reacts to them. */
-export const am: Command = async ({ args }) => {
-  const [verb, ...rest] = args;
-  const option = (flag: string): string | undefined => {
-    const i = rest.indexOf(flag);
-    return i >= 0 ? rest[i + 1] : undefined;
-  };
-  switch (verb) {
-    case 'broadcast': {
-      const action = option('-a');
-      const pkg = option('-p');
-      const component = option('-n');
-      const parts = [
-        action === undefined ? undefined : `act=${action}`,
-        'flg=0x400000',
-        pkg === undefined ? undefined : `pkg=${pkg}`,
-        component === undefined ? undefined : `cmp=${component}`,
-      ].filter((p) => p !== undefined);
-      return ok(`Broadcasting: Intent { ${parts.join(' ')} }\nBroadcast completed: result=0\n`);
-    }
-    case 'force-stop':
-    case 'kill':
-    case 'kill-all':
-      return ok();
-    case 'start':
-    case 'startservice':
-    case 'start-service':
-      return ok(`Starting: Intent { ${rest.join(' ')} }\n`);
-    default:
-      return fail(`Error: Unknown command: ${verb ?? ''}`, 255);
   }
 };
 

@@ -1,10 +1,15 @@
-import type { LabShell, ShellContext, ShellOutcome } from '../../services.ts';
+import type { LabShell, RunOptions, ShellContext, ShellOutcome } from '../../services.ts';
 import { isDeviceFsError } from '../fs/errors.ts';
 import type { LabOs } from '../lab-os.ts';
 import { expandWord, parseCommandLine, ShellSyntaxError, type SimpleCommand } from './parse.ts';
 import type { Command, CommandResult } from './types.ts';
 
 const SH = '/system/bin/sh';
+
+interface RunContext {
+  signal: AbortSignal;
+  onStdout: ((data: Buffer) => Promise<void>) | undefined;
+}
 
 interface Outcome {
   stdout: Buffer[];
@@ -25,8 +30,17 @@ export class LabShellInterpreter implements LabShell {
     private readonly commands: ReadonlyMap<string, Command>,
   ) {}
 
-  async run(commandLine: string, context: ShellContext, stdin?: Buffer): Promise<ShellOutcome> {
-    const outcome = await this.#runLine(commandLine, context.root, stdin ?? Buffer.alloc(0));
+  async run(
+    commandLine: string,
+    context: ShellContext,
+    stdin?: Buffer,
+    options?: RunOptions,
+  ): Promise<ShellOutcome> {
+    const run: RunContext = {
+      signal: options?.signal ?? new AbortController().signal,
+      onStdout: options?.onStdout,
+    };
+    const outcome = await this.#runLine(commandLine, context.root, stdin ?? Buffer.alloc(0), run);
     return {
       stdout: Buffer.concat(outcome.stdout),
       stderr: Buffer.concat(outcome.stderr),
@@ -34,7 +48,7 @@ export class LabShellInterpreter implements LabShell {
     };
   }
 
-  async #runLine(line: string, root: boolean, stdin: Buffer): Promise<Outcome> {
+  async #runLine(line: string, root: boolean, stdin: Buffer, run: RunContext): Promise<Outcome> {
     const out: Outcome = { stdout: [], stderr: [], exitCode: 0, exit: false };
     let items;
     try {
@@ -53,7 +67,13 @@ export class LabShellInterpreter implements LabShell {
         const command = item.pipeline[i];
         if (!command) continue;
         const last = i === item.pipeline.length - 1;
-        const result = await this.#runCommand(command, root, input, out.exitCode);
+        const result = await this.#runCommand(
+          command,
+          root,
+          input,
+          out.exitCode,
+          last ? run : { signal: run.signal, onStdout: undefined },
+        );
         out.stderr.push(...result.stderr);
         if (last) {
           out.stdout.push(...result.stdout);
@@ -73,6 +93,7 @@ export class LabShellInterpreter implements LabShell {
     root: boolean,
     stdin: Buffer,
     lastStatus: number,
+    run: RunContext,
   ): Promise<Outcome> {
     const argv = command.words.map((w) => expandWord(w, lastStatus));
     const out: Outcome = { stdout: [], stderr: [], exitCode: 0, exit: false };
@@ -87,7 +108,13 @@ export class LabShellInterpreter implements LabShell {
         return out;
       }
     }
-    const result = await this.#execute(argv, root, input);
+    const redirected = command.redirects.some((r) => r.fd === 1);
+    const result = await this.#execute(
+      argv,
+      root,
+      input,
+      redirected ? { signal: run.signal, onStdout: undefined } : run,
+    );
     const stdout = toBuffer(result.stdout);
     const stderr = toBuffer(result.stderr);
     out.exitCode = result.exitCode;
@@ -123,6 +150,7 @@ export class LabShellInterpreter implements LabShell {
     argv: string[],
     root: boolean,
     stdin: Buffer,
+    run: RunContext,
   ): Promise<CommandResult & { exit?: boolean }> {
     const [rawName, ...args] = argv;
     if (rawName === undefined) return { exitCode: 0 };
@@ -140,8 +168,13 @@ export class LabShellInterpreter implements LabShell {
         stdin,
         root,
         os: this.os,
+        signal: run.signal,
+        stream:
+          run.onStdout === undefined
+            ? undefined
+            : (data) => (run.onStdout ?? (async () => undefined))(toBuffer(data)),
         runLine: async (line, input) => {
-          const nested = await this.#runLine(line, root, input);
+          const nested = await this.#runLine(line, root, input, run);
           return {
             stdout: Buffer.concat(nested.stdout),
             stderr: Buffer.concat(nested.stderr).toString('utf8'),

@@ -12,6 +12,13 @@ export interface CommandInvocation {
   stdin: Buffer;
   root: boolean;
   os: LabOs;
+  /** Aborted when the caller went away (the adb stream closed): long-running commands end. */
+  signal: AbortSignal;
+  /**
+   * Writes stdout to the caller at once; only set when the command's stdout goes straight to
+   * the host (last of its pipeline, not redirected).
+   */
+  stream?: ((data: Buffer | string) => Promise<void>) | undefined;
   /** Runs a nested command line (`sh -c`). */
   runLine: (line: string, stdin: Buffer) => Promise<CommandResult & { exit?: boolean }>;
 }

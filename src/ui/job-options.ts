@@ -1,0 +1,35 @@
+import type { AnalysisOptions } from '../queue/job-data.ts';
+import { decideConsents, loadPlan, parseConsentArgument, planOfJob } from './plan.ts';
+
+export interface UiFlags {
+  /** `name=accept|refuse`, repeatable. */
+  consent?: string[];
+  /** Path of a plan file. */
+  plan?: string;
+}
+
+/**
+ * The UI part of a job's options from the command line, on top of `base` (a rerun's baseline
+ * options): the plan file read and checked, consent decisions checked against that plan, so a
+ * typo is refused before anything is queued.
+ */
+export async function uiJobOptions(
+  flags: UiFlags,
+  base: AnalysisOptions = {},
+): Promise<Pick<AnalysisOptions, 'consents' | 'plan'>> {
+  const plan = flags.plan ? await loadPlan(flags.plan) : await planOfJob(base.plan);
+  const consents = {
+    ...base.consents,
+    ...Object.fromEntries((flags.consent ?? []).map(parseConsentArgument)),
+  };
+  decideConsents(plan, consents);
+  return {
+    ...(flags.plan || base.plan ? { plan } : {}),
+    ...(Object.keys(consents).length > 0 ? { consents } : {}),
+  };
+}
+
+/** Commander's collector for a repeatable option. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { generateCanaries } from '../../src/canary/generate.ts';
+import { plantCanaries } from '../../src/canary/plant.ts';
+import type { Flow } from '../../src/capture/flow.ts';
+import { startCapture, waitForQuiet, type CaptureSession } from '../../src/capture/index.ts';
+import { resolveImageArgument } from '../../src/cli/image-argument.ts';
+import { correlate, type Leak } from '../../src/correlate/index.ts';
+import type { RunningDevice } from '../../src/device/device.ts';
+import { LabPhoneLauncher } from '../../src/device/lab-phone/launcher.ts';
+import { pullDeviceEvents } from '../../src/instrument/device-events.ts';
+import type { EventOf, InstrumentationEvent } from '../../src/instrument/events.ts';
+import { ImageStore, intakeImage } from '../../src/intake/index.ts';
+import { silentLogger } from '../../src/log.ts';
+import { advanceDeviceTime } from '../../src/triggers/advance.ts';
+import { startPipelineEnv } from '../support/pipeline-env.ts';
+
+const ANALYTICS_HOST = 'sa.api.intl.miui.com';
+const BLOCKLIST_HOST = 'api.sec.miui.com';
+const SMS_SERVICE_NUMBER = '+447700900465';
+const CACERTS = '/system/etc/security/cacerts';
+const logger = silentLogger();
+
+function flowsTo(capture: CaptureSession, host: string): Flow[] {
+  return capture.flows().filter((f) => f.request !== undefined && f.destination.host === host);
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+/**
+ * The run CA into the system store the way Android 9 and earlier take it (remount, copy).
+ * prepareDevice takes the tmpfs route for API 29+, which needs `mount -t tmpfs`, globbing and
+ * chcon from the device shell; the lab phone's shell has none of them yet, and this test is
+ * about the behaviours, not the CA install.
+ */
+async function installRunCa(device: RunningDevice, capture: CaptureSession): Promise<void> {
+  await device.root();
+  const local = await mkdtemp(join(tmpdir(), 'lab-xiaomi-ca-'));
+  try {
+    const name = `${capture.caSubjectHashOld}.0`;
+    await writeFile(join(local, name), capture.caCertificatePem);
+    await device.shell('mount -o rw,remount /system');
+    await device.shell(`mkdir -p ${CACERTS}`);
+    await device.push(join(local, name), `${CACERTS}/${name}`);
+    await device.shell(`chmod 644 ${CACERTS}/${name}`);
+  } finally {
+    await rm(local, { recursive: true, force: true });
+  }
+}
+
+function ofType<T extends InstrumentationEvent['type']>(
+  events: InstrumentationEvent[],
+  type: T,
+): Array<EventOf<T>> {
+  return events.filter((e): e is EventOf<T> => e.type === type);
+}
+
+test(
+  'xiaomi-2021 on the lab phone: no analytics and no SMS until the consents are set over adb, then both, and the correlator finds the canaries in them',
+  { timeout: 120_000 },
+  async (t) => {
+    const world = await startPipelineEnv();
+    const root = await mkdtemp(join(tmpdir(), 'lab-xiaomi-'));
+    const first = 20_000 + 2 * randomInt(10_000);
+    // Filled in as they start; stop() of each is safe to call again after the test's own.
+    const up: { device?: RunningDevice; capture?: CaptureSession } = {};
+    t.after(async () => {
+      await up.device?.stop();
+      await up.capture?.stop();
+      await world.close();
+      await rm(root, { recursive: true, force: true });
+    });
+    const resolved = await resolveImageArgument('xiaomi-2021', world.config);
+    const image = await intakeImage(resolved.path, new ImageStore(world.config.dataRoot), {
+      logger,
+    });
+    const launcher = new LabPhoneLauncher({
+      adb: world.adb,
+      consoleAuthTokenPath: world.config.consoleAuthTokenPath,
+      leases: { lockDir: join(root, 'leases'), first, last: first + 40 },
+    });
+    const runDir = join(root, 'run');
+    const capture = await startCapture({ runDir, logger });
+    up.capture = capture;
+    const canaries = generateCanaries({ runId: 'xiaomi-consent', perProvider: 2 });
+    const device = await launcher.launch({
+      imageDir: image.dir,
+      runDir,
+      network: { dnsServer: capture.dns, httpProxy: capture.proxy },
+      phoneNumber: canaries.plan.identity.phoneNumber,
+      logger,
+    });
+    up.device = device;
+    await installRunCa(device, capture);
+    await plantCanaries(device, canaries.plan, logger);
+    const events = async (): Promise<InstrumentationEvent[]> =>
+      (await pullDeviceEvents(device, join(root, 'events.jsonl'), logger)).events;
+
+    // Past the boot uploads and the first 6-hour alarm, with neither consent given.
+    assert.equal(
+      (await device.shell('settings get secure xiaomi_experience_program')).stdout.trim(),
+      'null',
+    );
+    await advanceDeviceTime(device, {
+      packages: new Set(image.inventory.apps.map((a) => a.package)),
+      horizonHours: 7,
+      stepHours: 6,
+      settle: () => waitForQuiet(capture, { quietMs: 800, maxMs: 8_000 }),
+      logger,
+    });
+    assert.ok(
+      flowsTo(capture, BLOCKLIST_HOST).length >= 1,
+      `the blocklist fetch, which needs no consent, went out: ${capture
+        .flows()
+        .map((f) => f.destination.host)
+        .join(', ')}`,
+    );
+    assert.deepEqual(flowsTo(capture, ANALYTICS_HOST), [], 'no analytics without the consent');
+    const before = await events();
+    assert.deepEqual(ofType(before, 'sms.send'), [], 'no SMS without the cloud switch');
+    const skips = ofType(before, 'behaviour.skip');
+    for (const id of ['analytics-after-boot', 'analytics-periodic']) {
+      const skip = skips.find((s) => s.behaviour === id);
+      assert.ok(skip, `${id} logged as held back: ${JSON.stringify(skips)}`);
+      assert.equal(skip.package, 'com.android.browser');
+      assert.equal(skip.setting?.key, 'xiaomi_experience_program');
+      assert.match(skip.reason, /consent not given/);
+    }
+
+    // The consent given over adb: the analytics go out at once.
+    await device.shell('settings put secure xiaomi_experience_program 1');
+    const [upload] = await until(
+      'the analytics upload',
+      async () => {
+        const seen = flowsTo(capture, ANALYTICS_HOST);
+        return seen.length > 0 ? seen : undefined;
+      },
+      15_000,
+    );
+    assert.ok(upload?.request);
+    assert.equal(upload.request.method, 'POST');
+    assert.equal(upload.request.url, `https://${ANALYTICS_HOST}/sa?project=global_browser_mini`);
+    const form = new URLSearchParams(Buffer.from(upload.request.body, 'base64').toString('utf8'));
+    assert.equal(form.get('gzip'), '1');
+    const payload = JSON.parse(
+      gunzipSync(Buffer.from(form.get('data_list') ?? '', 'base64')).toString('utf8'),
+    ) as Record<string, unknown>;
+    assert.ok(
+      Object.keys(payload).length >= 55 && Object.keys(payload).length <= 65,
+      `about 60 parameters, got ${Object.keys(payload).length}`,
+    );
+    assert.equal(payload['imei'], canaries.plan.identity.imei);
+    assert.equal(payload['android_id'], canaries.plan.identity.androidId);
+    assert.equal(payload['$app_id'], 'com.android.browser');
+
+    // The cloud switch turned on over adb: the hidden registration SMS.
+    assert.deepEqual(ofType(await events(), 'sms.send'), []);
+    await device.shell('settings put secure xiaomi_cloud_enabled 1');
+    const sms = await until(
+      'the registration SMS',
+      async () => ofType(await events(), 'sms.send')[0],
+      15_000,
+    );
+    assert.equal(sms.destination, SMS_SERVICE_NUMBER);
+    assert.equal(sms.package, 'com.miui.cloudservice');
+    assert.ok(sms.body !== undefined && !sms.body.includes(canaries.plan.identity.imsi));
+
+    await waitForQuiet(capture, { quietMs: 800, maxMs: 8_000 });
+    const finalEvents = await events();
+    await device.stop();
+    await capture.stop();
+
+    // The pipeline's correlator, on what the run captured.
+    const { leaks } = correlate({
+      canaries: canaries.set,
+      flows: capture.flows(),
+      events: finalEvents,
+    });
+    const leaked = (where: (leak: Leak) => boolean): Set<string> =>
+      new Set(leaks.filter(where).map((l) => l.canary.kind));
+    const analytics = leaks.filter((l) => l.destination.host === ANALYTICS_HOST);
+    const analyticsKinds = leaked((l) => l.destination.host === ANALYTICS_HOST);
+    for (const kind of ['imei', 'android_id', 'serial', 'wifi_mac', 'location'])
+      assert.ok(
+        analyticsKinds.has(kind),
+        `${kind} found in the analytics: ${[...analyticsKinds].join(',')} (location ${JSON.stringify(payload['location'])}, planted ${JSON.stringify(canaries.plan.location)})`,
+      );
+    const imeiLeak = analytics.find((l) => l.canary.kind === 'imei');
+    assert.ok(imeiLeak);
+    assert.match(
+      imeiLeak.transforms.join(' → '),
+      /^tls → .*form:data_list → base64 → gzip → json$/,
+    );
+    assert.equal(imeiLeak.app, 'com.android.browser');
+
+    const smsKinds = leaked((l) => l.destination.channel === 'sms');
+    for (const kind of ['imsi', 'iccid', 'phone_number'])
+      assert.ok(smsKinds.has(kind), `${kind} found in the SMS: ${[...smsKinds].join(',')}`);
+    const imsiLeak = leaks.find((l) => l.destination.channel === 'sms' && l.canary.kind === 'imsi');
+    assert.ok(imsiLeak);
+    assert.equal(imsiLeak.destination.host, SMS_SERVICE_NUMBER);
+    assert.ok(
+      imsiLeak.transforms.some((tr) => tr.startsWith('aes')),
+      `the SMS was decrypted on the way: ${imsiLeak.transforms.join(' → ')}`,
+    );
+  },
+);

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Job } from 'bullmq';
+import { openAnalysisQueue, type QueueHandle } from '../../src/queue/analysis-queue.ts';
+import { CANCEL_REASON } from '../../src/queue/cancel.ts';
+import { followRun, type FollowOutcome } from '../../src/queue/follow.ts';
+import type { AnalysisProgress } from '../../src/queue/job-data.ts';
+import type { StageName } from '../../src/queue/names.ts';
+import { RUN_FILES, runDirFor, type RunRecord } from '../../src/run/run-dir.ts';
+import { eventually, findLabPhoneProcesses } from '../support/leftovers.ts';
+import { startServerEnv, type ServerEnv } from '../support/server-env.ts';
+
+const TOKEN = 'cancel-test-token-0123456789';
+/** "Within a few seconds" of the request, the job has failed as cancelled. */
+const PROMPT_MS = 8_000;
+
+let env: ServerEnv;
+let queue: QueueHandle;
+
+before(async () => {
+  env = await startServerEnv({ apiToken: TOKEN });
+  queue = openAnalysisQueue(env.world.redis.url, env.config.queuePrefix);
+});
+
+after(async () => {
+  await queue?.close();
+  await env?.close();
+});
+
+function api(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${TOKEN}`);
+  return fetch(`${env.server.url}${path}`, { ...init, headers, redirect: 'manual' });
+}
+
+async function submitLab(lab: string, options: Record<string, number>): Promise<string> {
+  const response = await api('/api/runs', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ lab, options }),
+  });
+  assert.equal(response.status, 201);
+  return ((await response.json()) as { runId: string }).runId;
+}
+
+/** Lab phones of this test's world: the image they boot lies under its data root. */
+async function ourLabPhones(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const phone of await findLabPhoneProcesses()) {
+    const cmdline = await readFile(`/proc/${phone.pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(env.config.dataRoot)) pids.push(phone.pid);
+  }
+  return pids;
+}
+
+interface Cancelled {
+  outcome: FollowOutcome;
+  /** From the cancel request to the job's end. */
+  elapsedMs: number;
+  cancelStatus: number;
+  stagesSeen: AnalysisProgress[];
+}
+
+/** Follows a run and cancels it through the API as soon as `stage` starts. */
+async function cancelWhen(runId: string, stage: StageName): Promise<Cancelled> {
+  const stagesSeen: AnalysisProgress[] = [];
+  let requested: Promise<{ at: number; status: number }> | undefined;
+  const outcome = await followRun({
+    redisUrl: env.world.redis.url,
+    prefix: env.config.queuePrefix,
+    runId,
+    timeoutMs: 90_000,
+    onProgress: (progress) => {
+      if (progress.type === 'stage') stagesSeen.push(progress);
+      if (
+        !requested &&
+        progress.type === 'stage' &&
+        progress.stage === stage &&
+        progress.status === 'started'
+      ) {
+        const at = Date.now();
+        requested = api(`/api/runs/${runId}/cancel`, { method: 'POST' }).then(async (response) => {
+          const body = (await response.json()) as { status: string };
+          assert.equal(body.status, 'cancelling');
+          return { at, status: response.status };
+        });
+      }
+    },
+  });
+  const ended = Date.now();
+  assert.ok(requested, `the run never reached ${stage}`);
+  const { at, status } = await requested;
+  return { outcome, elapsedMs: ended - at, cancelStatus: status, stagesSeen };
+}
+
+async function assertCancelled(runId: string, result: Cancelled): Promise<void> {
+  assert.equal(result.cancelStatus, 202, 'a running run is being cancelled');
+  assert.deepEqual(result.outcome, { status: 'failed', reason: CANCEL_REASON });
+  assert.ok(
+    result.elapsedMs < PROMPT_MS,
+    `ended ${result.elapsedMs} ms after the request, expected < ${PROMPT_MS}`,
+  );
+  const job = await Job.fromId(queue.queue, runId);
+  assert.equal(await job?.getState(), 'failed');
+  assert.equal(job?.attemptsMade, 1, 'a cancelled run is not retried');
+  assert.ok(
+    await eventually(async () => (await ourLabPhones()).length === 0, 5_000),
+    `lab phone processes left: ${(await ourLabPhones()).join(', ')}`,
+  );
+  const record = JSON.parse(
+    await readFile(join(runDirFor(env.config.dataRoot, runId), RUN_FILES.record), 'utf8'),
+  ) as RunRecord;
+  assert.equal(record.status, 'cancelled');
+
+  // The event stream of the ended run replays it and ends as cancelled.
+  const stream = await api(`/api/runs/${runId}/events`);
+  const text = await stream.text();
+  assert.ok(text.includes('event: end\ndata: {"status":"cancelled"'), text.slice(-400));
+  // The watch page no longer offers to cancel it.
+  const page = await (await api(`/runs/${runId}`)).text();
+  assert.ok(!page.includes('id="cancel-button"'));
+  const listed = (await (await api('/api/runs?q=cancelled')).json()) as {
+    runs: Array<{ runId: string; status: string }>;
+  };
+  assert.ok(listed.runs.some((r) => r.runId === runId && r.status === 'cancelled'));
+}
+
+test(
+  'a run cancelled while it exercises the device stops within seconds and leaves no device',
+  { timeout: 120_000 },
+  async (t) => {
+    // Hundreds of device-clock hours: without the cancel this would run for minutes.
+    const runId = await submitLab('adups-2016', { advanceHours: 600, stepHours: 6 });
+    const watch = await (await api(`/runs/${runId}`)).text();
+    assert.ok(watch.includes(`action="/runs/${runId}/cancel"`), 'the watch page has the button');
+    const result = await cancelWhen(runId, 'exercise');
+    t.diagnostic(`ended ${result.elapsedMs} ms after the cancel request`);
+    await assertCancelled(runId, result);
+    const exercise = result.stagesSeen.filter((p) => p.type === 'stage' && p.stage === 'exercise');
+    assert.ok(
+      exercise.some((p) => p.type === 'stage' && p.status === 'failed'),
+      'the stage that was cut short says so',
+    );
+    assert.ok(
+      !result.stagesSeen.some((p) => p.type === 'stage' && p.stage === 'collect'),
+      'no stage starts after the cancel',
+    );
+  },
+);
+
+test(
+  'a run cancelled while its device boots stops and leaves no device',
+  { timeout: 120_000 },
+  async () => {
+    const runId = await submitLab('clean', { advanceHours: 6, stepHours: 6 });
+    await assertCancelled(runId, await cancelWhen(runId, 'boot'));
+  },
+);
+
+test('the worker keeps taking jobs after a cancel', { timeout: 120_000 }, async () => {
+  const runId = await submitLab('clean', { advanceHours: 6, stepHours: 6 });
+  const outcome = await followRun({
+    redisUrl: env.world.redis.url,
+    prefix: env.config.queuePrefix,
+    runId,
+    onProgress: () => undefined,
+    timeoutMs: 90_000,
+  });
+  assert.equal(outcome.status, 'completed', outcome.status === 'failed' ? outcome.reason : '');
+  const cancelDone = await api(`/api/runs/${runId}/cancel`, { method: 'POST' });
+  assert.equal(cancelDone.status, 409, 'a finished run cannot be cancelled');
+  assert.equal(
+    ((await cancelDone.json()) as { error: { code: string } }).error.code,
+    'run-finished',
+  );
+});

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startCapture, type CaptureSession } from '../../src/capture/index.ts';
+import { resolveImageArgument } from '../../src/cli/image-argument.ts';
+import type { RunningDevice } from '../../src/device/device.ts';
+import { LabPhoneLauncher } from '../../src/device/lab-phone/launcher.ts';
+import { ImageStore, intakeImage } from '../../src/intake/index.ts';
+import { silentLogger } from '../../src/log.ts';
+import { AppiumServer, driveUi, loadPlan } from '../../src/ui/index.ts';
+import { findAppiumProcesses } from '../support/leftovers.ts';
+import { startPipelineEnv } from '../support/pipeline-env.ts';
+
+const logger = silentLogger();
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+test(
+  'the default plan through real Appium, WebdriverIO and adb on xiaomi-2021: setup finished, consents applied as decided, every step captured, nothing left behind',
+  { timeout: 240_000 },
+  async (t) => {
+    const world = await startPipelineEnv();
+    const root = await mkdtemp(join(tmpdir(), 'ui-drive-'));
+    const first = 20_000 + 2 * randomInt(10_000);
+    let device: RunningDevice | undefined;
+    let capture: CaptureSession | undefined;
+    const appium = new AppiumServer({
+      appiumHome: world.config.appiumHome,
+      androidHome: world.config.appiumAndroidHome,
+      adbServerPort: world.config.adbServerPort,
+      logDir: join(root, 'logs'),
+      logger,
+    });
+    t.after(async () => {
+      await appium.stop();
+      await device?.stop();
+      await capture?.stop();
+      await world.close();
+      await rm(root, { recursive: true, force: true });
+    });
+    const resolved = await resolveImageArgument('xiaomi-2021', world.config);
+    const image = await intakeImage(resolved.path, new ImageStore(world.config.dataRoot), {
+      logger,
+    });
+    const launcher = new LabPhoneLauncher({
+      adb: world.adb,
+      consoleAuthTokenPath: world.config.consoleAuthTokenPath,
+      leases: { lockDir: join(root, 'leases'), first, last: first + 40 },
+    });
+    const runDir = join(root, 'run');
+    capture = await startCapture({ runDir, logger });
+    device = await launcher.launch({
+      imageDir: image.dir,
+      runDir,
+      network: { dnsServer: capture.dns, httpProxy: capture.proxy },
+      logger,
+    });
+    const running = device;
+    const setting = async (key: string) =>
+      (await running.shell(`settings get secure ${key}`)).stdout.trim();
+    assert.equal(await setting('user_setup_complete'), '0', 'the setup wizard shows at boot');
+
+    const announced: string[] = [];
+    const cleanups: string[] = [];
+    const result = await driveUi({
+      device: running,
+      adb: world.adb,
+      appium,
+      plan: await loadPlan(),
+      consents: { 'cloud-account': 'refuse' },
+      runDir,
+      packages: image.inventory.apps.map((a) => a.package),
+      logger,
+      announce: async (line) => {
+        announced.push(line);
+      },
+      onCleanup: (name) => cleanups.push(name),
+    });
+    assert.equal(result.limitation, undefined, result.limitation);
+    const ui = result.report;
+    assert.ok(ui, 'a UI report');
+    // The OS says what the taps did: setup finished, one consent given and one refused.
+    assert.equal(await setting('user_setup_complete'), '1', announced.join('\n'));
+    assert.equal(await setting('xiaomi_experience_program'), '1');
+    assert.notEqual(await setting('xiaomi_cloud_enabled'), '1');
+    assert.deepEqual(
+      ui.consents.map((c) => [c.name, c.decision, c.source, c.shown]),
+      [
+        ['experience-programme', 'accept', 'plan', true],
+        ['cloud-account', 'refuse', 'job', true],
+        ['diagnostics', 'accept', 'plan', false],
+      ],
+    );
+    const check = ui.steps.find((s) => s.consent === 'experience-programme');
+    assert.equal(check?.action, 'check');
+    assert.equal(check?.outcome, 'done');
+    assert.match(check?.target ?? '', /experience_program/);
+    const cloud = ui.steps.find((s) => s.consent === 'cloud-account');
+    assert.equal(cloud?.note, 'left unchecked');
+    const taps = ui.steps.filter((s) => s.step === 'finish-setup' && s.action === 'tap');
+    assert.ok(taps.length >= 4, `four Next taps: ${announced.join('\n')}`);
+    const browser = ui.steps.find((s) => s.action === 'open-app' && s.target === 'com.android.browser');
+    assert.equal(browser?.outcome, 'done', announced.join('\n'));
+    assert.equal(browser?.screen, 'com.android.browser');
+    // Every captured step left a PNG and its page source, and was announced live.
+    const captured = ui.steps.filter((s) => s.screenshot);
+    assert.ok(captured.length >= 6);
+    for (const step of captured) {
+      const png = await readFile(join(runDir, step.screenshot ?? ''));
+      assert.deepEqual(png.subarray(0, 8), PNG_MAGIC, step.screenshot);
+      assert.match(await readFile(join(runDir, step.pageSource ?? ''), 'utf8'), /<hierarchy/);
+    }
+    assert.equal(announced.length, ui.steps.length);
+    assert.match(announced[0] ?? '', /^ui 01 finish-setup: observe/);
+    assert.deepEqual(
+      (await readdir(join(runDir, 'ui'))).filter((f) => f.endsWith('.png')).length,
+      captured.length,
+    );
+    assert.deepEqual(cleanups, ['ui-session']);
+    // The session is closed: no adb forward left, the instrumentation stopped.
+    const forwards = await world.adb.run(['forward', '--list']);
+    assert.equal(forwards.stdout.trim(), '', `forwards left: ${forwards.stdout}`);
+    // The host's Appium stays up for the next job, and is gone once stopped.
+    const endpoint = await appium.endpoint();
+    assert.equal((await findAppiumProcesses(endpoint.port)).length > 0, true);
+    await appium.stop();
+    assert.deepEqual(await findAppiumProcesses(endpoint.port), []);
+  },
+);
