@@ -117,6 +117,8 @@ export async function processAnalysis(
           at: Date.now(),
         });
       } catch (error) {
+        // Only a cancel leaves the stage running; a stage that failed on its own has ended.
+        if (!isRunCancelled(error)) abandoned = undefined;
         const message = describeError(error);
         context.stages.push({
           name: stage.name,

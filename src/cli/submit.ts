@@ -32,7 +32,10 @@ export function registerSubmit(program: Command): void {
       'accept or refuse a consent of the exercise plan, e.g. experience-programme=refuse (repeatable)',
       collect,
     )
-    .option('--plan <file>', 'exercise plan (JSON) to drive the UI with; default images/plans/default.json')
+    .option(
+      '--plan <file>',
+      'exercise plan (JSON) to drive the UI with; default images/plans/default.json',
+    )
     .option('--json', 'print the run id as JSON')
     .addHelpText(
       'after',

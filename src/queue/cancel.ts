@@ -124,10 +124,12 @@ export function throwIfCancelled(signal: AbortSignal | undefined): void {
  */
 export function untilCancelled<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return work;
-  throwIfCancelled(signal);
+  // The work's outcome is always handled here, even when the cancel came first, so a stage that
+  // fails after its device is torn down is never an unhandled rejection.
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new RunCancelledError());
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {
         signal.removeEventListener('abort', onAbort);

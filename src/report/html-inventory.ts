@@ -80,6 +80,31 @@ export function renderInventory(inventory: unknown, tableLimit: number): SafeHtm
 ${table('Pre-installed apps', apps, ['package', 'path'], tableLimit)}`;
   return markup`<section id="inventory">
 <h2>Image inventory</h2>
-${body}</section>
+${runPlan(inventory, tableLimit)}${body}</section>
 `;
+}
+
+/** How the image was run, and for a transplant the base, what moved and what stayed behind. */
+function runPlan(inventory: unknown, tableLimit: number): SafeHtml {
+  const plan = isRow(inventory) && isRow(inventory['runPlan']) ? inventory['runPlan'] : undefined;
+  if (!plan) return markup``;
+  const transplant = isRow(inventory) ? inventory['transplant'] : undefined;
+  const base = isRow(transplant) && isRow(transplant['base']) ? transplant['base'] : undefined;
+  const baseLine = base
+    ? markup`<p>Booted the transplant onto base ${cellText(base['name'])} (API ${cellText(base['apiLevel'])}, ${cellText(base['abi'])}).</p>\n`
+    : '';
+  const moved = table(
+    'Moved onto the base',
+    rowsOf(transplant, 'moved'),
+    ['package', 'path'],
+    tableLimit,
+  );
+  const stayed = table(
+    'Not moved',
+    rowsOf(transplant, 'notMoved'),
+    ['package', 'path', 'reason'],
+    tableLimit,
+  );
+  return markup`<p>Run plan: ${cellText(plan['mode'])}: ${cellText(plan['reason'])}</p>
+${baseLine}${moved}${stayed}`;
 }

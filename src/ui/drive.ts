@@ -53,9 +53,15 @@ export async function driveUi(options: DriveUiOptions): Promise<DriveUiResult> {
   const timeline = new UiTimeline(options.runDir, (step) => options.announce(describeStep(step)));
   const result = (limitation?: string): DriveUiResult => {
     const report = uiReport(plan, timeline, consents);
-    const decisions = consents.map((c) => `${c.name} ${c.decision === 'accept' ? 'accepted' : 'refused'}`);
+    const decisions = consents.map(
+      (c) => `${c.name} ${c.decision === 'accept' ? 'accepted' : 'refused'}`,
+    );
     const summary = `plan ${plan.name}: ${timeline.steps.length} UI steps${decisions.length > 0 ? ` (${decisions.join(', ')})` : ''}`;
-    return { summary: limitation ? `${summary}; UI driving failed` : summary, report, ...(limitation ? { limitation } : {}) };
+    return {
+      summary: limitation ? `${summary}; UI driving failed` : summary,
+      report,
+      ...(limitation ? { limitation } : {}),
+    };
   };
   let session: Awaited<ReturnType<typeof openUiSession>> | undefined;
   try {

@@ -1,7 +1,10 @@
 /** Driving the device's screen: the worker's Appium server, sessions, exercise plans. */
 export {
   AppiumServer,
-  appiumServerFor, type AppiumEndpoint, type AppiumServerOptions } from './appium-server.ts';
+  appiumServerFor,
+  type AppiumEndpoint,
+  type AppiumServerOptions,
+} from './appium-server.ts';
 export { checkAppiumInstall } from './appium-home.ts';
 export { driveUi, MIN_UI_API_LEVEL, type DriveUiOptions, type DriveUiResult } from './drive.ts';
 export {

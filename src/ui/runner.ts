@@ -26,9 +26,17 @@ function firstLine(error: unknown): string {
 }
 
 /** `open-apps`: each app brought up from its launcher activity, left a while, then backed out of. */
-async function openAppsStep(ctx: RunnerContext, packages: readonly string[], seconds: number): Promise<void> {
+async function openAppsStep(
+  ctx: RunnerContext,
+  packages: readonly string[],
+  seconds: number,
+): Promise<void> {
   if (packages.length === 0) {
-    await ctx.timeline.record('open-apps', { action: 'open-app', outcome: 'skipped', note: 'no pre-installed apps' });
+    await ctx.timeline.record('open-apps', {
+      action: 'open-app',
+      outcome: 'skipped',
+      note: 'no pre-installed apps',
+    });
     return;
   }
   for (const pkg of packages) {
@@ -130,7 +138,11 @@ export async function runPlan(options: RunPlanOptions): Promise<void> {
 }
 
 /** The report's view of a timeline. */
-export function uiReport(plan: ExercisePlan, timeline: UiTimeline, consents: readonly ConsentChoice[]): UiReport {
+export function uiReport(
+  plan: ExercisePlan,
+  timeline: UiTimeline,
+  consents: readonly ConsentChoice[],
+): UiReport {
   const shown = new Map(timeline.consents.map((c) => [c.name, c.shown]));
   return {
     plan: plan.name,

@@ -52,7 +52,11 @@ export function findNode(
     const node = nodes.find((n) =>
       [n.text, n.contentDesc].some((label) => {
         const value = norm(label);
-        return value !== '' && accept(n) && (textMatch === 'exact' ? value === text : value.includes(text));
+        return (
+          value !== '' &&
+          accept(n) &&
+          (textMatch === 'exact' ? value === text : value.includes(text))
+        );
       }),
     );
     if (node) return node;
@@ -68,7 +72,11 @@ export function checkableFor(nodes: readonly UiNode[], node: UiNode): UiNode | u
 
 /** A node that takes the tap: itself, or the nearest clickable ancestor (a label in a row). */
 export function clickTarget(nodes: readonly UiNode[], node: UiNode): UiNode | undefined {
-  for (let at: UiNode | undefined = node; at; at = at.parent === undefined ? undefined : nodes[at.parent]) {
+  for (
+    let at: UiNode | undefined = node;
+    at;
+    at = at.parent === undefined ? undefined : nodes[at.parent]
+  ) {
     if (at.clickable || at.checkable) return at;
   }
   return undefined;
@@ -84,8 +92,13 @@ function xpathLiteral(text: string): string {
  * Finds a node through the server: by resource id where that id is unique on the screen (the
  * most common strategy), else by XPath on id and text.
  */
-async function locate(browser: WebdriverIO.Browser, nodes: readonly UiNode[], node: UiNode): Promise<string> {
-  const unique = node.resourceId !== '' && nodes.filter((n) => n.resourceId === node.resourceId).length === 1;
+async function locate(
+  browser: WebdriverIO.Browser,
+  nodes: readonly UiNode[],
+  node: UiNode,
+): Promise<string> {
+  const unique =
+    node.resourceId !== '' && nodes.filter((n) => n.resourceId === node.resourceId).length === 1;
   const conditions = [
     ...(node.resourceId ? [`@resource-id=${xpathLiteral(node.resourceId)}`] : []),
     ...(node.text ? [`@text=${xpathLiteral(node.text)}`] : []),

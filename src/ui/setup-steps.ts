@@ -1,7 +1,15 @@
 /** The setup wizard and consents: tap through, applying each consent where a screen shows it. */
 import type { Consent } from './plan.ts';
 import type { RunnerContext } from './runner-context.ts';
-import { captureScreen, checkableFor, clickTarget, findNode, readScreen, tap, type Screen } from './screen.ts';
+import {
+  captureScreen,
+  checkableFor,
+  clickTarget,
+  findNode,
+  readScreen,
+  tap,
+  type Screen,
+} from './screen.ts';
 import { describeNode } from './page-source.ts';
 import type { StepKind } from './plan.ts';
 
@@ -64,7 +72,12 @@ export async function applyConsent(
         action: accept ? 'check' : 'uncheck',
         target,
         outcome: state === accept ? 'done' : 'failed',
-        note: state === undefined ? 'the toggle left the screen' : state ? 'now checked' : 'now unchecked',
+        note:
+          state === undefined
+            ? 'the toggle left the screen'
+            : state
+              ? 'now checked'
+              : 'now unchecked',
         ...(after.foreground ? { screen: after.foreground } : {}),
       },
       await captureScreen(ctx.browser),
@@ -111,11 +124,12 @@ export async function consentStep(ctx: RunnerContext, name: string): Promise<voi
   const consent = ctx.plan.consents.find((c) => c.name === name);
   if (!consent) return;
   const result = await applyConsent(ctx, 'consent', consent, await readScreen(ctx.browser));
+  const choice = ctx.decisions.get(name);
   if (result === 'absent') {
     await ctx.timeline.record('consent', {
       action: 'find',
       consent: name,
-      ...(ctx.decisions.get(name) ? { decision: ctx.decisions.get(name)?.decision } : {}),
+      ...(choice ? { decision: choice.decision } : {}),
       outcome: 'skipped',
       note: 'not on this screen',
     });

@@ -43,7 +43,10 @@ export class UiTimeline {
       await mkdir(join(this.#runDir, UI_DIR), { recursive: true });
       record.screenshot = `${UI_DIR}/${base}.png`;
       record.pageSource = `${UI_DIR}/${base}.xml`;
-      await writeFile(join(this.#runDir, record.screenshot), Buffer.from(capture.pngBase64, 'base64'));
+      await writeFile(
+        join(this.#runDir, record.screenshot),
+        Buffer.from(capture.pngBase64, 'base64'),
+      );
       await writeFile(join(this.#runDir, record.pageSource), capture.pageSource);
     }
     this.steps.push(record);

@@ -104,7 +104,11 @@ test(
     await page.reload();
     await page.waitForSelector('#stage-intake.stage-done', { timeout: 10_000 });
     await recordArrivals(page);
-    assert.equal(await waitForEnd(page), 'completed');
+    assert.equal(
+      await waitForEnd(page),
+      'completed',
+      (await page.textContent('#run-status')) ?? '',
+    );
     const marks = await page.evaluate(
       () => (window as unknown as { marks: { firstLeakBeforeEnd?: boolean } }).marks,
     );
@@ -129,7 +133,11 @@ test(
     await Promise.all([page.waitForURL(/\/runs\/r[0-9a-z-]+$/), page.click('#rerun-button')]);
     const nextId = new URL(page.url()).pathname.split('/').at(-1) ?? '';
     assert.notEqual(nextId, runId);
-    assert.equal(await waitForEnd(page), 'completed');
+    assert.equal(
+      await waitForEnd(page),
+      'completed',
+      (await page.textContent('#run-status')) ?? '',
+    );
     await page.screenshot({ path: join(ARTIFACTS, '4-rerun.png'), fullPage: true });
 
     await Promise.all([page.waitForURL(/\/diff\?/), page.click('#diff-link')]);
@@ -147,6 +155,45 @@ test(
     await page.goto(`${server.url}/`);
     assert.equal(await page.locator(`a[href="/runs/${nextId}"]`).count(), 1);
     await context.close();
+    assert.deepEqual(problems, [], 'no errors in the console');
+  },
+);
+
+test(
+  'the watch page cancels a running run: the stream ends as cancelled and the button goes',
+  { timeout: 90_000 },
+  async (t) => {
+    if (!chromiumPresent || !browser || !server) {
+      t.skip(`${CHROMIUM} is not installed (npm test's setup installs Debian's chromium)`);
+      return;
+    }
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    try {
+      const page = await context.newPage();
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+      });
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      await page.goto(`${server.url}/?token=${TOKEN}`);
+      await page.selectOption('#lab', 'adups-2016');
+      // Hundreds of device-clock hours: only the cancel ends this run soon.
+      await page.click('#run-settings summary');
+      await page.fill('#advanceHours', '600');
+      await Promise.all([page.waitForURL(/\/runs\/r[0-9a-z-]+$/), page.click('#submit-run')]);
+      await page.waitForSelector('#stage-exercise.stage-started', { timeout: 60_000 });
+      const clicked = Date.now();
+      await Promise.all([page.waitForURL(/\/runs\/r[0-9a-z-]+$/), page.click('#cancel-button')]);
+      assert.equal(await waitForEnd(page), 'cancelled');
+      const elapsed = Date.now() - clicked;
+      assert.ok(elapsed < 10_000, `the page saw the end ${elapsed} ms after the click`);
+      assert.equal(await page.textContent('#run-status'), 'cancelled by user');
+      assert.equal(await page.locator('#cancel-button').count(), 0, 'nothing left to cancel');
+      assert.equal(await page.getAttribute('#stage-exercise', 'data-status'), 'failed');
+      await page.screenshot({ path: join(ARTIFACTS, '6-cancelled.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
     assert.deepEqual(problems, [], 'no errors in the console');
   },
 );

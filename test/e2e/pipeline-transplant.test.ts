@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startWorker } from '../../src/cli/worker.ts';
 import { resolveImageArgument } from '../../src/cli/image-argument.ts';
 import { loadReport } from '../../src/cli/report.ts';
-import { ImageStore } from '../../src/intake/index.ts';
+import { buildLabImage, ImageStore } from '../../src/intake/index.ts';
 import type { ImageInventory } from '../../src/intake/index.ts';
 import { enqueueAnalysis, openAnalysisQueue } from '../../src/queue/analysis-queue.ts';
 import { followRun } from '../../src/queue/follow.ts';
 import type { AnalysisProgress } from '../../src/queue/job-data.ts';
-import { newRunId } from '../../src/run/run-dir.ts';
+import { newRunId, runDirFor } from '../../src/run/run-dir.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.ts';
 
@@ -34,7 +35,10 @@ after(async () => {
   await world?.close();
 });
 
-async function analyse(image: string): Promise<{ runId: string; progress: AnalysisProgress[] }> {
+async function analyse(
+  image: string,
+  expect: 'completed' | 'failed' = 'completed',
+): Promise<{ runId: string; progress: AnalysisProgress[]; reason: string }> {
   const resolved = await resolveImageArgument(image, world.config);
   const runId = newRunId();
   const queue = openAnalysisQueue(world.redis.url, world.config.queuePrefix);
@@ -53,8 +57,9 @@ async function analyse(image: string): Promise<{ runId: string; progress: Analys
     onProgress: (p) => progress.push(p),
     timeoutMs: 170_000,
   });
-  assert.equal(outcome.status, 'completed', outcome.status === 'failed' ? outcome.reason : '');
-  return { runId, progress };
+  const reason = outcome.status === 'failed' ? outcome.reason : '';
+  assert.equal(outcome.status, expect, reason);
+  return { runId, progress, reason };
 }
 
 test(
@@ -110,6 +115,14 @@ test(
       report.limitations.join('\n'),
     );
 
+    const html = await readFile(
+      join(runDirFor(world.config.dataRoot, runId), 'report.html'),
+      'utf8',
+    );
+    assert.match(html, /Booted the transplant onto base base-api28 \(API 28, x86_64\)/);
+    assert.match(html, /Moved onto the base \(3\)/);
+    assert.match(html, /Not moved \(1\)/);
+
     // The built image is in the store once, beside the vendor image and the base.
     const store = new ImageStore(world.config.dataRoot);
     const builtId = inventory.transplant?.imageId ?? '';
@@ -119,5 +132,28 @@ test(
     const second = (await loadReport(world.config, again.runId)).inventory as ImageInventory;
     assert.equal(second.transplant?.imageId, builtId);
     assert.equal(second.transplant?.reused, true, 'the second run reuses the built transplant');
+  },
+);
+
+test(
+  'a vendor image of an API level without a base fails at boot with the reason; its static findings are kept',
+  { timeout: 120_000 },
+  async () => {
+    const json = JSON.parse(await readFile('images/lab/zeno-2019-erofs.json', 'utf8')) as {
+      build: Record<string, unknown>;
+    };
+    const path = join(world.config.dataRoot, 'zeno-api27.json');
+    await writeFile(
+      path,
+      JSON.stringify({ ...json, name: 'zeno-api27', build: { ...json.build, sdk: 27 } }),
+    );
+    const built = await buildLabImage(path, join(world.config.dataRoot, 'built'));
+    const { runId, reason } = await analyse(built.zipPath, 'failed');
+    assert.match(reason, /cannot run dynamically: .*no lab base image of API 27/);
+    const inventory = JSON.parse(
+      await readFile(join(runDirFor(world.config.dataRoot, runId), 'inventory.json'), 'utf8'),
+    ) as ImageInventory;
+    assert.equal(inventory.runPlan.mode, 'static-only');
+    assert.ok(inventory.findings.some((f) => f.package === 'com.zeno.fota'));
   },
 );

@@ -78,9 +78,15 @@ test(
     assert.ok(report.summary.totals.flows > 0, 'the update check was still captured');
     assert.deepEqual(report.ui?.steps, []);
     // Nothing left: no Appium, no lab phone of this test's adb server.
-    assert.deepEqual((await findAppiumProcesses()).filter((p) => ours(p.args)), []);
+    assert.deepEqual(
+      (await findAppiumProcesses()).filter((p) => ours(p.args)),
+      [],
+    );
     const phones = await findLabPhoneProcesses();
-    assert.deepEqual(phones.filter((p) => p.adbServerPort === config.adbServerPort), []);
+    assert.deepEqual(
+      phones.filter((p) => p.adbServerPort === config.adbServerPort),
+      [],
+    );
   },
 );
 
@@ -92,7 +98,9 @@ test(
     const report = await analyse(resolved.path, 'clean');
     assert.ok(
       report.limitations.some((l) =>
-        /^UI not driven: Appium's UiAutomator2 driver needs Android 8\.0 \(API 26\) or later, and this image is API 23/.test(l),
+        /^UI not driven: Appium's UiAutomator2 driver needs Android 8\.0 \(API 26\) or later, and this image is API 23/.test(
+          l,
+        ),
       ),
       report.limitations.join('\n'),
     );

@@ -64,8 +64,7 @@ async function analyse(
 
 const analyticsLeaks = (report: Report) =>
   report.leaks.filter((l) => l.destination.host === ANALYTICS_HOST);
-const smsLeaks = (report: Report) =>
-  report.leaks.filter((l) => l.destination.channel === 'sms');
+const smsLeaks = (report: Report) => report.leaks.filter((l) => l.destination.channel === 'sms');
 
 test(
   'xiaomi-2021: consents accepted through the UI leak the analytics and the hidden SMS; refused, neither; the diff names the consents',
@@ -92,7 +91,10 @@ test(
     }
     // The analytics (about 60 parameters, gzip + base64 over HTTPS) and the hidden SMS.
     const analytics = analyticsLeaks(a);
-    assert.ok(analytics.length > 0, `no analytics leak: ${a.destinations.map((d) => d.host)}`);
+    assert.ok(
+      analytics.length > 0,
+      `no analytics leak: ${a.destinations.map((d) => d.host).join(', ')}`,
+    );
     assert.ok(analytics.every((l) => l.app === 'com.android.browser'));
     assert.ok(new Set(analytics.map((l) => l.canary.kind)).has('imei'));
     const sms = smsLeaks(a);
@@ -148,7 +150,10 @@ test(
     assert.ok(diff.fixed.channels.some((c) => c.host === SMS_SERVICE_NUMBER));
     const text = renderDiffText(diff).split('\n');
     assert.match(text[2] ?? '', /^cause: consent experience-programme: accepted → refused/);
-    assert.match(renderDiffHtml(diff), /id="cause"[^]*consent experience-programme: accepted → refused/);
+    assert.match(
+      renderDiffHtml(diff),
+      /id="cause"[^]*consent experience-programme: accepted → refused/,
+    );
   },
 );
 
@@ -156,7 +161,10 @@ test('closing the worker stops its Appium server and leaves no lab phone behind'
   await worker?.close();
   worker = undefined;
   const ours = (args: string[]) => args.some((a) => a.startsWith(world.config.dataRoot));
-  assert.deepEqual((await findAppiumProcesses()).filter((p) => ours(p.args)), []);
+  assert.deepEqual(
+    (await findAppiumProcesses()).filter((p) => ours(p.args)),
+    [],
+  );
   const phones = await findLabPhoneProcesses();
   assert.deepEqual(
     phones.filter((p) => p.adbServerPort === world.config.adbServerPort),

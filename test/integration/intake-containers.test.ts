@@ -12,6 +12,7 @@ import {
 } from '../../src/intake/index.ts';
 import {
   buildPayload,
+  buildPayloadV1,
   buildSuperImage,
   buildTransferList,
   replaceOperations,
@@ -84,6 +85,18 @@ test('a bare payload.bin with REPLACE, REPLACE_XZ, REPLACE_BZ and ZERO operation
   assert.deepEqual(await readFile(join(stored.dir, 'vendor.img')), vendorImg);
 });
 
+test('a payload.bin of format version 1 (no signature size, root filesystem operations) is read as system', async () => {
+  const payload = buildPayloadV1({
+    size: systemImg.length,
+    operations: await replaceOperations(systemImg, false),
+  });
+  assert.equal(payload.readBigUInt64BE(4), 1n);
+  const stored = await intakeImage(await writeBytes(join(work, 'payload-v1.bin'), payload), store);
+  assertSameAsPlain(stored);
+  assert.equal(stored.metadata.sourceKind, 'payload');
+  assert.deepEqual(await readFile(join(stored.dir, 'system.img')), systemImg);
+});
+
 test('an A/B OTA zip holding payload.bin', async () => {
   const payload = buildPayload([
     {
@@ -141,6 +154,40 @@ test('super.img with slotted dynamic partitions, raw, sparse and inside a factor
     { name: 'device-factory/boot.img', data: Buffer.from('ANDROID!') },
   ]);
   assertSameAsPlain(await intakeImage(factory, store));
+});
+
+test('super.img spread over two block devices reads the second from super_<device>.img in the zip', async () => {
+  const sectors = BigInt(systemImg.length / 512);
+  const half = sectors / 2n;
+  // The first half of system on super itself, the second at sector 8 of the other device.
+  const superImg = buildSuperImage(
+    [
+      { name: 'vendor', image: vendorImg },
+      {
+        name: 'system',
+        image: undefined,
+        extents: [
+          { sectors: half, target: BigInt(1024 * 1024 + vendorImg.length) / 512n, source: 0 },
+          { sectors: sectors - half, target: 8n, source: 1 },
+        ],
+      },
+    ],
+    ['system_dev'],
+  );
+  const withHalf = Buffer.concat([superImg, systemImg.subarray(0, Number(half) * 512)]);
+  const device = Buffer.concat([Buffer.alloc(8 * 512), systemImg.subarray(Number(half) * 512)]);
+  const rawDevice = await writeBytes(join(work, 'super_system_dev.raw'), device);
+  const sparseDevice = join(work, 'super_system_dev.simg');
+  await execa('img2simg', [rawDevice, sparseDevice], { timeout: 30_000 });
+  for (const deviceBytes of [device, await readFile(sparseDevice)]) {
+    const zip = await makeZip(join(work, `factory-split-${deviceBytes.length}.zip`), [
+      { name: 'factory/super.img', data: withHalf },
+      { name: 'factory/super_system_dev.img', data: deviceBytes },
+    ]);
+    const stored = await intakeImage(zip, store);
+    assertSameAsPlain(stored);
+    assert.deepEqual(await readFile(join(stored.dir, 'system.img')), systemImg);
+  }
 });
 
 test('an erofs system partition is read by extraction and never planned for the lab phone', async (t) => {

@@ -66,7 +66,18 @@ test('super.img extents beyond the file, a 10 GB partition, a second block devic
   ]);
   assert.match(
     await expectRejected(await file('super.img', second), 'super-invalid'),
-    /second block device/,
+    /block device #1, which its metadata does not list/,
+  );
+});
+
+test('super.img whose system lives on another block device, submitted without its image, names the file it needs', async () => {
+  const split = buildSuperImage(
+    [{ name: 'system', image: ws.ext4, extents: [{ sectors: 8n, target: 0n, source: 1 }] }],
+    ['system_dev'],
+  );
+  assert.match(
+    await expectRejected(await file('super.img', split), 'super-device-missing'),
+    /block device "system_dev" \(#1\), and its image super_system_dev\.img is not beside super\.img/,
   );
 });
 

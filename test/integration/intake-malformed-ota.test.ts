@@ -48,10 +48,17 @@ test('a payload.bin with a wrong magic inside an OTA zip is payload-invalid', as
   assert.match(await expectRejected(zip, 'payload-invalid'), /wrong magic/);
 });
 
-test('payload.bin headers that lie: format version 1, a 1 TB manifest, a manifest past the end', async () => {
-  const v1 = buildPayload([systemPartition]);
-  v1.writeBigUInt64BE(1n, 4);
-  assert.match(await expectRejected(await file('payload.bin', v1), 'payload-invalid'), /version 1/);
+test('payload.bin headers that lie: format version 3, a 1 TB manifest, a manifest past the end', async () => {
+  const v3 = buildPayload([systemPartition]);
+  v3.writeBigUInt64BE(3n, 4);
+  assert.match(
+    await expectRejected(await file('payload.bin', v3), 'payload-invalid'),
+    /version 3 is neither 1 nor 2/,
+  );
+  // A version 2 payload relabelled 1: its signature-size field is read as manifest bytes.
+  const relabelled = buildPayload([systemPartition]);
+  relabelled.writeBigUInt64BE(1n, 4);
+  await expectRejected(await file('payload.bin', relabelled), 'payload-invalid');
   const huge = buildPayload([systemPartition]);
   huge.writeBigUInt64BE(1n << 40n, 12);
   assert.match(await expectRejected(await file('payload.bin', huge), 'payload-invalid'), /limit/);

@@ -85,6 +85,8 @@ interface Rig {
   appiumPort: number;
   appiumLog: string;
   adb: (...args: string[]) => Promise<string>;
+  /** A long-running adb client, stopped with the rig at the latest. */
+  spawnAdb: (...args: string[]) => ResultPromise;
   /** The run went through: its temp dir (with the Appium log) may go. */
   passed: () => void;
   /** Runs before the rig stops Appium and the phone. */
@@ -200,6 +202,15 @@ async function startRig(t: TestContext): Promise<Rig> {
     appiumPort,
     appiumLog,
     adb,
+    spawnAdb: (...args) => {
+      const child = execa(ADB, ['-P', String(adbServerPort), ...args], {
+        env,
+        reject: false,
+        timeout: 60_000,
+      });
+      children.push(child);
+      return child;
+    },
     passed: () => {
       passed = true;
     },
@@ -318,6 +329,48 @@ test('the real Appium UiAutomator2 driver drives the lab phone through real adb'
   );
   const forwards = await adb('-s', serial, 'forward', '--list');
   assert.doesNotMatch(forwards, /tcp:6790/);
+
+  // A second session, with the capabilities the worker uses, finds the server installed already.
+  const again = await remote({
+    hostname: '127.0.0.1',
+    port: rig.appiumPort,
+    logLevel: 'warn',
+    connectionRetryCount: 0,
+    connectionRetryTimeout: 90_000,
+    capabilities: {
+      platformName: 'Android',
+      'appium:automationName': 'UiAutomator2',
+      'appium:udid': serial,
+      'appium:adbPort': rig.adbServerPort,
+      'appium:systemPort': await freePort(),
+      'appium:noReset': true,
+      'appium:skipDeviceInitialization': true,
+      'appium:skipUnlock': true,
+      'appium:skipLogcatCapture': true,
+    },
+  });
+  assert.match(await again.getPageSource(), /package="com\.android\.launcher3"/);
+  await again.deleteSession();
+
+  // `adb shell am instrument -w` runs the server until its adb stream closes.
+  const instrument = rig.spawnAdb(
+    '-s',
+    serial,
+    'shell',
+    'am',
+    'instrument',
+    '-w',
+    'io.appium.uiautomator2.server.test/androidx.test.runner.AndroidJUnitRunner',
+  );
+  const serverRuns = async (): Promise<boolean> =>
+    (await adb('-s', serial, 'shell', 'ps', '-A')).includes('io.appium.uiautomator2.server');
+  assert.ok(await eventually(serverRuns, 10_000), 'am instrument starts the server');
+  instrument.kill('SIGTERM');
+  await instrument;
+  assert.ok(
+    await eventually(async () => !(await serverRuns()), 10_000),
+    'closing the stream ends the instrumentation',
+  );
   rig.passed();
 });
 

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Job } from 'bullmq';
+import { execa } from 'execa';
 import { openAnalysisQueue, type QueueHandle } from '../../src/queue/analysis-queue.ts';
 import { CANCEL_REASON } from '../../src/queue/cancel.ts';
 import { followRun, type FollowOutcome } from '../../src/queue/follow.ts';
@@ -63,8 +64,28 @@ interface Cancelled {
   stagesSeen: AnalysisProgress[];
 }
 
-/** Follows a run and cancels it through the API as soon as `stage` starts. */
-async function cancelWhen(runId: string, stage: StageName): Promise<Cancelled> {
+/** The API answers 202 "cancelling"; the watch page's form (no script) posts and comes back. */
+async function requestCancel(runId: string, via: 'api' | 'page'): Promise<number> {
+  if (via === 'page') {
+    const response = await api(`/runs/${runId}/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
+    assert.equal(response.headers.get('location'), `/runs/${runId}`);
+    return response.status;
+  }
+  const response = await api(`/api/runs/${runId}/cancel`, { method: 'POST' });
+  assert.deepEqual(await response.json(), { runId, status: 'cancelling' });
+  return response.status;
+}
+
+/** Follows a run and cancels it as soon as `stage` starts. */
+async function cancelWhen(
+  runId: string,
+  stage: StageName,
+  via: 'api' | 'page' = 'api',
+): Promise<Cancelled> {
   const stagesSeen: AnalysisProgress[] = [];
   let requested: Promise<{ at: number; status: number }> | undefined;
   const outcome = await followRun({
@@ -81,11 +102,7 @@ async function cancelWhen(runId: string, stage: StageName): Promise<Cancelled> {
         progress.status === 'started'
       ) {
         const at = Date.now();
-        requested = api(`/api/runs/${runId}/cancel`, { method: 'POST' }).then(async (response) => {
-          const body = (await response.json()) as { status: string };
-          assert.equal(body.status, 'cancelling');
-          return { at, status: response.status };
-        });
+        requested = requestCancel(runId, via).then((status) => ({ at, status }));
       }
     },
   });
@@ -95,8 +112,12 @@ async function cancelWhen(runId: string, stage: StageName): Promise<Cancelled> {
   return { outcome, elapsedMs: ended - at, cancelStatus: status, stagesSeen };
 }
 
-async function assertCancelled(runId: string, result: Cancelled): Promise<void> {
-  assert.equal(result.cancelStatus, 202, 'a running run is being cancelled');
+async function assertCancelled(
+  runId: string,
+  result: Cancelled,
+  via: 'api' | 'page' = 'api',
+): Promise<void> {
+  assert.equal(result.cancelStatus, via === 'api' ? 202 : 303, 'a running run is being cancelled');
   assert.deepEqual(result.outcome, { status: 'failed', reason: CANCEL_REASON });
   assert.ok(
     result.elapsedMs < PROMPT_MS,
@@ -151,11 +172,50 @@ test(
 );
 
 test(
-  'a run cancelled while its device boots stops and leaves no device',
+  'a run cancelled from its watch page while its device boots stops and leaves no device',
   { timeout: 120_000 },
   async () => {
     const runId = await submitLab('clean', { advanceHours: 6, stepHours: 6 });
-    await assertCancelled(runId, await cancelWhen(runId, 'boot'));
+    await assertCancelled(runId, await cancelWhen(runId, 'boot', 'page'), 'page');
+  },
+);
+
+test(
+  'canarytrap cancel --wait stops a running run; an unknown or finished run exits 3',
+  { timeout: 120_000 },
+  async () => {
+    const runId = await submitLab('adups-2016', { advanceHours: 600, stepHours: 6 });
+    const cli = (...args: string[]) =>
+      execa(process.execPath, ['bin/canarytrap.js', 'cancel', ...args], {
+        env: env.world.env,
+        reject: false,
+        timeout: 60_000,
+      });
+    let command: ReturnType<typeof cli> | undefined;
+    const outcome = await followRun({
+      redisUrl: env.world.redis.url,
+      prefix: env.config.queuePrefix,
+      runId,
+      timeoutMs: 90_000,
+      onProgress: (progress) => {
+        if (!command && progress.type === 'stage' && progress.stage === 'exercise')
+          command = cli(runId, '--wait', '--timeout', '30');
+      },
+    });
+    assert.deepEqual(outcome, { status: 'failed', reason: CANCEL_REASON });
+    assert.ok(command, 'the run never reached exercise');
+    const result = await command;
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.match(result.stdout, /is running: its worker was asked to stop it/);
+    assert.match(result.stdout, /stopped: cancelled by user/);
+    assert.ok(await eventually(async () => (await ourLabPhones()).length === 0, 5_000));
+
+    const again = await cli(runId);
+    assert.equal(again.exitCode, 3, again.stderr);
+    assert.match(again.stderr, /run-finished: run \S+ has already failed/);
+    const unknown = await cli('r-no-such-run');
+    assert.equal(unknown.exitCode, 3, unknown.stderr);
+    assert.match(unknown.stderr, /run-not-found/);
   },
 );
 

@@ -33,12 +33,18 @@ function server(appiumHome: string, logDir: string, appiumEntry?: string): Appiu
   });
 }
 
-async function errorOf(work: Promise<unknown>): Promise<{ code: string; message: string; hint?: string }> {
+async function errorOf(
+  work: Promise<unknown>,
+): Promise<{ code: string; message: string; hint?: string }> {
   try {
     await work;
   } catch (error) {
     assert.ok(isCanarytrapError(error), String(error));
-    return { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+    return {
+      code: error.code,
+      message: error.message,
+      ...(error.hint ? { hint: error.hint } : {}),
+    };
   }
   assert.fail('expected an error');
 }
@@ -71,45 +77,57 @@ void test('an Appium that exits at start is appium-start-failed with its last wo
   await appium.stop();
 });
 
-void test('the host Appium: started once, shared, stopped with its process group', { timeout: 60_000 }, async (t) => {
-  const dir = await tempDir(t);
-  const appium = server(config.appiumHome, join(dir, 'logs'));
-  t.after(() => appium.stop());
-  const [a, b] = await Promise.all([appium.endpoint(), appium.endpoint()]);
-  assert.equal(a.port, b.port, 'two jobs asking at once share one server');
-  const status = (await (await fetch(`http://127.0.0.1:${a.port}/status`)).json()) as {
-    value: { ready: boolean };
-  };
-  assert.equal(status.value.ready, true);
-  assert.equal((await findAppiumProcesses(a.port)).length, 2, 'the guard and Appium');
-  await appium.stop();
-  assert.deepEqual(await findAppiumProcesses(a.port), []);
-  await assert.rejects(appium.endpoint(), { code: 'appium-stopped' });
-});
+void test(
+  'the host Appium: started once, shared, stopped with its process group',
+  { timeout: 60_000 },
+  async (t) => {
+    const dir = await tempDir(t);
+    const appium = server(config.appiumHome, join(dir, 'logs'));
+    t.after(() => appium.stop());
+    const [a, b] = await Promise.all([appium.endpoint(), appium.endpoint()]);
+    assert.equal(a.port, b.port, 'two jobs asking at once share one server');
+    const status = (await (await fetch(`http://127.0.0.1:${a.port}/status`)).json()) as {
+      value: { ready: boolean };
+    };
+    assert.equal(status.value.ready, true);
+    assert.equal((await findAppiumProcesses(a.port)).length, 2, 'the guard and Appium');
+    await appium.stop();
+    assert.deepEqual(await findAppiumProcesses(a.port), []);
+    await assert.rejects(appium.endpoint(), { code: 'appium-stopped' });
+  },
+);
 
-void test('a worker killed with SIGKILL takes its Appium server with it', { timeout: 60_000 }, async (t) => {
-  const dir = await tempDir(t);
-  const owner = execa(process.execPath, ['--import', 'tsx', OWNER, config.appiumHome, join(dir, 'logs')], {
-    cwd: REPO,
-    reject: false,
-    timeout: 50_000,
-  });
-  t.after(async () => {
-    owner.kill('SIGKILL');
-    await owner.catch(() => undefined);
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    owner.stdout?.on('data', (chunk: Buffer) => {
-      const match = /appium-port (\d+)/.exec(chunk.toString());
-      if (match) resolve(Number(match[1]));
+void test(
+  'a worker killed with SIGKILL takes its Appium server with it',
+  { timeout: 60_000 },
+  async (t) => {
+    const dir = await tempDir(t);
+    const owner = execa(
+      process.execPath,
+      ['--import', 'tsx', OWNER, config.appiumHome, join(dir, 'logs')],
+      {
+        cwd: REPO,
+        reject: false,
+        timeout: 50_000,
+      },
+    );
+    t.after(async () => {
+      owner.kill('SIGKILL');
+      await owner.catch(() => undefined);
     });
-    void owner.then((result) => reject(new Error(`owner exited: ${result.stderr}`)));
-  });
-  assert.equal((await findAppiumProcesses(port)).length, 2);
-  owner.kill('SIGKILL');
-  await owner;
-  assert.ok(
-    await eventually(async () => (await findAppiumProcesses(port)).length === 0, 10_000),
-    `left behind: ${JSON.stringify(await findAppiumProcesses(port))}`,
-  );
-});
+    const port = await new Promise<number>((resolve, reject) => {
+      owner.stdout?.on('data', (chunk: Buffer) => {
+        const match = /appium-port (\d+)/.exec(chunk.toString());
+        if (match) resolve(Number(match[1]));
+      });
+      void owner.then((result) => reject(new Error(`owner exited: ${result.stderr}`)));
+    });
+    assert.equal((await findAppiumProcesses(port)).length, 2);
+    owner.kill('SIGKILL');
+    await owner;
+    assert.ok(
+      await eventually(async () => (await findAppiumProcesses(port)).length === 0, 10_000),
+      `left behind: ${JSON.stringify(await findAppiumProcesses(port))}`,
+    );
+  },
+);

@@ -10,7 +10,7 @@ import type { RunningDevice } from '../../src/device/device.ts';
 import { LabPhoneLauncher } from '../../src/device/lab-phone/launcher.ts';
 import { ImageStore, intakeImage } from '../../src/intake/index.ts';
 import { silentLogger } from '../../src/log.ts';
-import { AppiumServer, driveUi, loadPlan } from '../../src/ui/index.ts';
+import { AppiumServer, driveUi, loadPlan, parsePlan } from '../../src/ui/index.ts';
 import { findAppiumProcesses } from '../support/leftovers.ts';
 import { startPipelineEnv } from '../support/pipeline-env.ts';
 
@@ -24,8 +24,7 @@ test(
     const world = await startPipelineEnv();
     const root = await mkdtemp(join(tmpdir(), 'ui-drive-'));
     const first = 20_000 + 2 * randomInt(10_000);
-    let device: RunningDevice | undefined;
-    let capture: CaptureSession | undefined;
+    const held: { device?: RunningDevice; capture?: CaptureSession } = {};
     const appium = new AppiumServer({
       appiumHome: world.config.appiumHome,
       androidHome: world.config.appiumAndroidHome,
@@ -35,8 +34,8 @@ test(
     });
     t.after(async () => {
       await appium.stop();
-      await device?.stop();
-      await capture?.stop();
+      await held.device?.stop();
+      await held.capture?.stop();
       await world.close();
       await rm(root, { recursive: true, force: true });
     });
@@ -50,14 +49,15 @@ test(
       leases: { lockDir: join(root, 'leases'), first, last: first + 40 },
     });
     const runDir = join(root, 'run');
-    capture = await startCapture({ runDir, logger });
-    device = await launcher.launch({
+    const capture = await startCapture({ runDir, logger });
+    held.capture = capture;
+    const running = await launcher.launch({
       imageDir: image.dir,
       runDir,
       network: { dnsServer: capture.dns, httpProxy: capture.proxy },
       logger,
     });
-    const running = device;
+    held.device = running;
     const setting = async (key: string) =>
       (await running.shell(`settings get secure ${key}`)).stdout.trim();
     assert.equal(await setting('user_setup_complete'), '0', 'the setup wizard shows at boot');
@@ -101,7 +101,9 @@ test(
     assert.equal(cloud?.note, 'left unchecked');
     const taps = ui.steps.filter((s) => s.step === 'finish-setup' && s.action === 'tap');
     assert.ok(taps.length >= 4, `four Next taps: ${announced.join('\n')}`);
-    const browser = ui.steps.find((s) => s.action === 'open-app' && s.target === 'com.android.browser');
+    const browser = ui.steps.find(
+      (s) => s.action === 'open-app' && s.target === 'com.android.browser',
+    );
     assert.equal(browser?.outcome, 'done', announced.join('\n'));
     assert.equal(browser?.screen, 'com.android.browser');
     // Every captured step left a PNG and its page source, and was announced live.
@@ -122,8 +124,46 @@ test(
     // The session is closed: no adb forward left, the instrumentation stopped.
     const forwards = await world.adb.run(['forward', '--list']);
     assert.equal(forwards.stdout.trim(), '', `forwards left: ${forwards.stdout}`);
-    // The host's Appium stays up for the next job, and is gone once stopped.
+    // A second session on the same host server: a plan of its own, with steps that find nothing.
     const endpoint = await appium.endpoint();
+    const again = await driveUi({
+      device: running,
+      adb: world.adb,
+      appium,
+      plan: parsePlan(
+        {
+          version: 1,
+          name: 'after-setup',
+          consents: [{ name: 'telemetry', toggle: { texts: ['Send telemetry'] } }],
+          advance: { texts: ['Next'] },
+          steps: [
+            { do: 'finish-setup' },
+            { do: 'consent', name: 'telemetry' },
+            { do: 'open-apps', packages: ['com.android.browser'], seconds: 0 },
+            { do: 'back' },
+          ],
+        },
+        'after-setup',
+      ),
+      runDir: join(root, 'run-2'),
+      packages: [],
+      logger,
+      announce: async () => undefined,
+      onCleanup: () => undefined,
+    });
+    assert.equal(again.limitation, undefined, again.limitation);
+    assert.deepEqual(
+      again.report?.steps.map((s) => [s.step, s.action, s.outcome, s.note ?? '']),
+      [
+        ['finish-setup', 'observe', 'skipped', 'setup already finished'],
+        ['consent', 'find', 'skipped', 'not on this screen'],
+        ['open-apps', 'open-app', 'done', '0 s in the foreground'],
+        ['open-apps', 'back', 'done', ''],
+        ['back', 'back', 'done', ''],
+      ],
+    );
+    assert.equal((await appium.endpoint()).port, endpoint.port, 'the host server was reused');
+    // The host's Appium stays up for the next job, and is gone once stopped.
     assert.equal((await findAppiumProcesses(endpoint.port)).length > 0, true);
     await appium.stop();
     assert.deepEqual(await findAppiumProcesses(endpoint.port), []);

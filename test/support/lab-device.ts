@@ -1,5 +1,5 @@
 import type { TestContext } from 'node:test';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labImageSchema } from '../../src/lab/image-schema.ts';
@@ -13,7 +13,12 @@ import { silentLogger } from '../../src/log.ts';
  */
 export async function makeLabDevice(
   t: TestContext,
-  options: { image?: string; network?: LabDeviceOptions['network'] } = {},
+  options: {
+    image?: string;
+    network?: LabDeviceOptions['network'];
+    /** Put the lab images' base CA store (images/lab/cacerts) into /system/etc/security/cacerts. */
+    cacerts?: boolean;
+  } = {},
 ): Promise<LabDevice> {
   const root = await mkdtemp(join(tmpdir(), 'lab-os-'));
   const image = labImageSchema.parse(
@@ -22,6 +27,10 @@ export async function makeLabDevice(
   const systemDir = join(root, 'system');
   await mkdir(join(systemDir, 'etc'), { recursive: true });
   await writeFile(join(systemDir, 'build.prop'), 'ro.build.display.id=TEST_BUILD\n');
+  if (options.cacerts === true)
+    await cp('images/lab/cacerts', join(systemDir, 'etc', 'security', 'cacerts'), {
+      recursive: true,
+    });
   const device = createLabDevice({
     image,
     buildProp: { 'ro.build.display.id': 'TEST_BUILD' },

@@ -93,7 +93,9 @@ export async function entriesStartingWith(dir: string, prefixes: string[]): Prom
  * Appium servers (and their guards) started by canarytrap, found by command line; with a port,
  * only the one listening there.
  */
-export async function findAppiumProcesses(port?: number): Promise<Array<{ pid: number; args: string[] }>> {
+export async function findAppiumProcesses(
+  port?: number,
+): Promise<Array<{ pid: number; args: string[] }>> {
   const found: Array<{ pid: number; args: string[] }> = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -26,28 +26,38 @@ async function uiSmall(): Promise<LabImage> {
 
 async function bootDevice(t: TestContext, image: LabImage): Promise<LabDevice> {
   const root = await mkdtemp(join(tmpdir(), 'lab-os-ui-'));
-  t.after(() => rm(root, { recursive: true, force: true }));
   const systemDir = join(root, 'system');
   await mkdir(join(systemDir, 'etc'), { recursive: true });
   await writeFile(join(systemDir, 'build.prop'), '');
-  const device = createLabDevice({
-    image,
-    buildProp: {},
-    rootDir: root,
-    systemDir,
-    consolePort: 5590,
-    avdName: 'lab_ui',
-    network: {
-      dnsServer: { host: '127.0.0.1', port: 9 },
-      httpProxy: { host: '127.0.0.1', port: 9 },
-    },
-    logger: silentLogger(),
-    onKill: async () => undefined,
-    bootDelayMs: 10,
-  });
+  const create = (): LabDevice =>
+    createLabDevice({
+      image,
+      buildProp: {},
+      rootDir: root,
+      systemDir,
+      consolePort: 5590,
+      avdName: 'lab_ui',
+      network: {
+        dnsServer: { host: '127.0.0.1', port: 9 },
+        httpProxy: { host: '127.0.0.1', port: 9 },
+      },
+      logger: silentLogger(),
+      onKill: async () => undefined,
+      bootDelayMs: 10,
+    });
+  let device: LabDevice;
+  try {
+    device = create();
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
   await device.os.fs.init();
   device.os.start();
-  t.after(() => device.os.close());
+  t.after(async () => {
+    await device.os.close();
+    await rm(root, { recursive: true, force: true });
+  });
   await new Promise<void>((done) => device.os.onBootCompleted(done));
   return device;
 }
@@ -298,7 +308,7 @@ test('am instrument runs the UiAutomator2 server on each phone’s own device po
   const ended = await first;
   assert.equal(
     ended.stdout,
-    'INSTRUMENTATION_RESULT: shortMsg=Process crashed.\nINSTRUMENTATION_CODE: 0\n',
+    '\nio.appium.uiautomator2.server.test.AppiumUiAutomator2Server:\nINSTRUMENTATION_RESULT: shortMsg=Process crashed.\nINSTRUMENTATION_CODE: 0\n',
   );
   assert.equal(one.os.devicePorts.hostPortOf(6790), undefined);
   assert.doesNotMatch((await sh(one, 'ps -A')).stdout, /uiautomator2/);
@@ -322,6 +332,39 @@ test('am instrument runs the UiAutomator2 server on each phone’s own device po
     ((await notFound.json()) as { value: { error: string } }).value.error,
     'no such element',
   );
+  // A W3C pointer tap on the check box's centre toggles it, as a click does.
+  const box = (await (
+    await fetch(`${base}/session/${created.sessionId}/element`, {
+      method: 'POST',
+      body: JSON.stringify({ strategy: 'id', selector: 'com.android.provision:id/usage_data' }),
+    })
+  ).json()) as { value: { ELEMENT: string } };
+  const tapped = await fetch(`${base}/session/${created.sessionId}/actions`, {
+    method: 'POST',
+    body: JSON.stringify({
+      actions: [
+        {
+          type: 'pointer',
+          id: 'finger1',
+          parameters: { pointerType: 'touch' },
+          actions: [
+            { type: 'pointerMove', duration: 0, x: 0, y: 0, origin: box.value },
+            { type: 'pointerDown', button: 0 },
+            { type: 'pause', duration: 100 },
+            { type: 'pointerUp', button: 0 },
+          ],
+        },
+      ],
+    }),
+  });
+  assert.equal(tapped.status, 200);
+  assert.equal((await sh(one, 'settings get secure lab_usage_data')).stdout, '1\n');
+  const checked = (await (
+    await fetch(
+      `${base}/session/${created.sessionId}/element/${box.value.ELEMENT}/attribute/checked`,
+    )
+  ).json()) as { value: string };
+  assert.equal(checked.value, 'true');
   await fetch(`${base}/session/${created.sessionId}`, { method: 'DELETE' });
   assert.match((await rerun).stdout, /OK \(1 test\)/);
 

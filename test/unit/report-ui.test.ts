@@ -75,7 +75,9 @@ void test('a report with UI steps and consent decisions validates against the sc
   const ajv = new Ajv2020({ allErrors: true, strict: true });
   addFormats.default(ajv);
   const validate = ajv.compile(
-    JSON.parse(readFileSync(new URL('../../docs/report.schema.json', import.meta.url), 'utf8')) as object,
+    JSON.parse(
+      readFileSync(new URL('../../docs/report.schema.json', import.meta.url), 'utf8'),
+    ) as object,
   );
   for (const report of consentPair()) {
     assert.ok(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors));
@@ -83,7 +85,11 @@ void test('a report with UI steps and consent decisions validates against the sc
   const outside = buildReport(input([], [], { ui: ui('accept', 'plan') }));
   const [first] = outside.ui?.steps ?? [];
   if (first) first.screenshot = '../../etc/passwd.png';
-  assert.equal(validate(JSON.parse(JSON.stringify(outside))), false, 'a path outside ui/ is refused');
+  assert.equal(
+    validate(JSON.parse(JSON.stringify(outside))),
+    false,
+    'a path outside ui/ is refused',
+  );
 });
 
 void test('the HTML timeline shows each step with its screenshot, linked, and never a path outside ui/', () => {
@@ -96,7 +102,10 @@ void test('the HTML timeline shows each step with its screenshot, linked, and ne
   );
   assert.match(html, /<a href="ui\/02-finish-setup\.xml" class="mono">page source<\/a>/);
   assert.match(html, /consent experience-programme<\/dt><dd>accepted \(the plan&#39;s default\)/);
-  assert.match(html, /consent diagnostics<\/dt><dd>accepted \(the plan&#39;s default; never shown\)/);
+  assert.match(
+    html,
+    /consent diagnostics<\/dt><dd>accepted \(the plan&#39;s default; never shown\)/,
+  );
   assert.match(html, /class="outcome-skipped">skipped<\/td><td>no launcher activity/);
   // Images load from beside the page only.
   assert.match(html, /img-src 'self'/);
@@ -136,7 +145,10 @@ void test('the diff names a flipped consent first, as the likely cause of what w
 
   // The other way round it is named as the cause of the new leaks.
   const [a, b] = consentPair();
-  assert.match(diffReports(b, a).cause ?? '', /refused → accepted — the likely cause of the 0 fixed and 2 new/);
+  assert.match(
+    diffReports(b, a).cause ?? '',
+    /refused → accepted — the likely cause of the 0 fixed and 2 new/,
+  );
 });
 
 void test('no consent named where decisions agree, a consent was never shown, or one run drove no UI', () => {
@@ -159,5 +171,8 @@ void test('no consent named where decisions agree, a consent was never shown, or
   delete noUi.ui;
   const diff = diffReports(a, noUi);
   assert.deepEqual(diff.consents, []);
-  assert.ok(diff.warnings.some((w) => /UI was driven in one run only/.test(w)), diff.warnings.join());
+  assert.ok(
+    diff.warnings.some((w) => /UI was driven in one run only/.test(w)),
+    diff.warnings.join(),
+  );
 });

@@ -19,7 +19,10 @@ void test('a UiAutomator2 page source reads as nodes with their parents, states 
   );
   const row = nodes.find((n) => n.text === 'Send usage and diagnostic data');
   assert.equal(nodes[row?.parent ?? -1]?.clickable, true, 'a label knows its row');
-  assert.equal(parsePageSource("<hierarchy><a text='x' checked='true'/></hierarchy>")[0]?.checked, true);
+  assert.equal(
+    parsePageSource("<hierarchy><a text='x' checked='true'/></hierarchy>")[0]?.checked,
+    true,
+  );
   assert.deepEqual(parsePageSource('not xml at all'), []);
 });
 
@@ -38,9 +41,16 @@ void test('buttons match their text exactly, ignoring case; consent labels match
     findNode(nodes, { resourceIds: ['com.android.provision:id/next'], texts: [] }, 'exact')?.text,
     'NEXT',
   );
-  const label = findNode(nodes, { resourceIds: [], texts: ['user experience program'] }, 'contains');
+  const label = findNode(
+    nodes,
+    { resourceIds: [], texts: ['user experience program'] },
+    'contains',
+  );
   assert.equal(label?.resourceId, 'com.android.provision:id/experience_program');
-  assert.equal(findNode(nodes, { resourceIds: ['x:id/none'], texts: ['Nothing'] }, 'exact'), undefined);
+  assert.equal(
+    findNode(nodes, { resourceIds: ['x:id/none'], texts: ['Nothing'] }, 'exact'),
+    undefined,
+  );
 });
 
 void test('a label finds its switch, and a tap goes to the nearest clickable node', () => {

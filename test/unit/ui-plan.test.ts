@@ -38,7 +38,10 @@ void test('the default plan validates: finish-setup, open-apps, wait; every cons
     ['finish-setup', 'open-apps', 'wait'],
   );
   const names = plan.consents.map((c) => c.name);
-  assert.ok(names.includes('experience-programme') && names.includes('cloud-account'), names.join());
+  assert.ok(
+    names.includes('experience-programme') && names.includes('cloud-account'),
+    names.join(),
+  );
   for (const choice of decideConsents(plan)) {
     assert.equal(choice.decision, 'accept', choice.name);
     assert.equal(choice.source, 'plan');
@@ -53,8 +56,14 @@ void test('defaults are filled in and a plan is checked for what would silently 
   assert.deepEqual(plan.steps[0], { do: 'finish-setup', maxScreens: 12 });
 
   const broken: Array<[string, unknown]> = [
-    ['a step naming an undeclared consent', { ...minimal, steps: [{ do: 'consent', name: 'nope' }] }],
-    ['a consent declared twice', { ...minimal, consents: [...minimal.consents!, ...minimal.consents!] }],
+    [
+      'a step naming an undeclared consent',
+      { ...minimal, steps: [{ do: 'consent', name: 'nope' }] },
+    ],
+    [
+      'a consent declared twice',
+      { ...minimal, consents: [...minimal.consents!, ...minimal.consents!] },
+    ],
     ['a consent with no way to find it', { ...minimal, consents: [{ name: 'telemetry' }] }],
     ['an empty locator', { ...minimal, advance: { resourceIds: [], texts: [] } }],
     ['an unknown step', { ...minimal, steps: [{ do: 'dance' }] }],
@@ -63,7 +72,11 @@ void test('defaults are filled in and a plan is checked for what would silently 
     ['a wrong version', { ...minimal, version: 2 }],
   ];
   for (const [what, value] of broken) {
-    assert.equal(codeOf(() => parsePlan(value, what)), 'plan-invalid', what);
+    assert.equal(
+      codeOf(() => parsePlan(value, what)),
+      'plan-invalid',
+      what,
+    );
   }
   assert.match(
     (() => {
@@ -99,7 +112,11 @@ void test('--consent arguments parse as name=accept|refuse only', () => {
   ]);
   assert.deepEqual(parseConsentArgument(' cloud-account=accept '), ['cloud-account', 'accept']);
   for (const bad of ['experience-programme', 'x=maybe', '=refuse', 'X=refuse'])
-    assert.equal(codeOf(() => parseConsentArgument(bad)), 'consent-invalid', bad);
+    assert.equal(
+      codeOf(() => parseConsentArgument(bad)),
+      'consent-invalid',
+      bad,
+    );
 });
 
 void test('CLI options: a plan file is read and checked, consents checked against it, a rerun keeps its baseline', async () => {
@@ -115,11 +132,15 @@ void test('CLI options: a plan file is read and checked, consents checked agains
     assert.equal(rerun.plan?.name, 'mini');
     assert.deepEqual(rerun.consents, { telemetry: 'accept' });
     // Against the default plan, a consent only the custom plan has is refused before queueing.
-    await assert.rejects(uiJobOptions({ consent: ['telemetry=refuse'] }), { code: 'consent-unknown' });
+    await assert.rejects(uiJobOptions({ consent: ['telemetry=refuse'] }), {
+      code: 'consent-unknown',
+    });
     assert.deepEqual(await uiJobOptions({}), {});
     await writeFile(path, '{ not json');
     await assert.rejects(uiJobOptions({ plan: path }), { code: 'plan-invalid' });
-    await assert.rejects(uiJobOptions({ plan: join(dir, 'missing.json') }), { code: 'plan-missing' });
+    await assert.rejects(uiJobOptions({ plan: join(dir, 'missing.json') }), {
+      code: 'plan-missing',
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

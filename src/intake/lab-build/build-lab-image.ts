@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  chmod,
   copyFile,
   mkdir,
   mkdtemp,
@@ -12,6 +13,7 @@ import {
 } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
 import { z } from 'zod';
@@ -40,7 +42,17 @@ export const labBuildFileSchema = labImageSchema.extend({
 export type LabBuildFile = z.infer<typeof labBuildFileSchema>;
 
 /** Bump when the builder's output changes, so cached zips of the old builder are not reused. */
-export const LAB_BUILDER_VERSION = 2;
+export const LAB_BUILDER_VERSION = 3;
+
+/**
+ * The base CA store every lab image carries in /system/etc/security/cacerts: the project's own
+ * self-signed lab roots, stored as Android stores CAs (`<subject_hash_old>.0`, PEM then text),
+ * so the CA install of the prepare stage finds a real store to copy, as on a phone.
+ */
+export const LAB_CACERTS_DIR = fileURLToPath(
+  new URL('../../../images/lab/cacerts', import.meta.url),
+);
+const CACERTS_IN_SYSTEM = 'etc/security/cacerts';
 
 export interface BuildLabImageOptions {
   /** Where built zips are kept and reused (`<cacheDir>/lab-images/`). Unset: always build. */
@@ -74,10 +86,11 @@ export async function buildLabImage(
   const timeoutMs = options.timeoutMs ?? 60_000;
   const jsonBytes = await readLabImageFile(labImageJsonPath);
   const image = parseLabImage(jsonBytes, labImageJsonPath);
-  const key = createHash('sha256')
-    .update(`builder-v${LAB_BUILDER_VERSION}\n`)
-    .update(jsonBytes)
-    .digest('hex');
+  const cacerts = await readBaseCaStore();
+  const hash = createHash('sha256').update(`builder-v${LAB_BUILDER_VERSION}\n`).update(jsonBytes);
+  // The CA files are part of the output, so a changed store must not reuse a cached zip.
+  for (const cert of cacerts) hash.update(`\n${cert.name}\n`).update(cert.bytes);
+  const key = hash.digest('hex');
   const fileName = `${image.name}-${key.slice(0, 16)}.zip`;
   const zipPath = join(outDir, fileName);
   await mkdir(outDir, { recursive: true });
@@ -94,7 +107,16 @@ export async function buildLabImage(
   const work = await mkdtemp(join(outDir, `.build-${image.name}-`));
   try {
     const built = join(work, fileName);
-    await buildInto(image, jsonBytes, key, work, built, timeoutMs, options.frameworkResPath);
+    await buildInto(
+      image,
+      jsonBytes,
+      cacerts,
+      key,
+      work,
+      built,
+      timeoutMs,
+      options.frameworkResPath,
+    );
     await publish(built, zipPath);
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -106,6 +128,7 @@ export async function buildLabImage(
 async function buildInto(
   image: LabBuildFile,
   jsonBytes: Buffer,
+  cacerts: CaFile[],
   key: string,
   work: string,
   zipPath: string,
@@ -117,6 +140,12 @@ async function buildInto(
   const buildProp = buildPropText(image);
   await writeFile(join(staging, 'build.prop'), buildProp);
   await writeFile(join(staging, LAB_IMAGE_PATH_IN_SYSTEM.slice(1)), jsonBytes);
+  await mkdir(join(staging, CACERTS_IN_SYSTEM), { recursive: true });
+  for (const cert of cacerts) {
+    const target = join(staging, CACERTS_IN_SYSTEM, cert.name);
+    await writeFile(target, cert.bytes);
+    await chmod(target, 0o644);
+  }
 
   const keysDir = join(work, 'keys');
   await mkdir(keysDir);
@@ -168,6 +197,31 @@ async function buildInto(
   });
   zip.end();
   await pipeline(zip.outputStream, createWriteStream(zipPath));
+}
+
+interface CaFile {
+  name: string;
+  bytes: Buffer;
+}
+
+/** The `<hash>.0` files of the base CA store, in name order so every build writes the same tree. */
+async function readBaseCaStore(): Promise<CaFile[]> {
+  let names: string[];
+  try {
+    names = (await readdir(LAB_CACERTS_DIR)).filter((n) => /^[0-9a-f]{8}\.\d+$/.test(n)).sort();
+  } catch (error) {
+    throw new InputError(
+      'lab-cacerts-missing',
+      `the lab CA store ${LAB_CACERTS_DIR} cannot be read`,
+      {
+        cause: error,
+        hint: 'restore images/lab/cacerts/ from the repository',
+      },
+    );
+  }
+  return Promise.all(
+    names.map(async (name) => ({ name, bytes: await readFile(join(LAB_CACERTS_DIR, name)) })),
+  );
 }
 
 async function readLabImageFile(path: string): Promise<Buffer> {

@@ -6,13 +6,19 @@ import { BlockImage, findOverlap, type BlockSpan } from './block-image.ts';
 import { ProtoError, protoMessages, protoUint, readProtoFields } from './protobuf.ts';
 
 /**
- * A/B OTA payloads (payload.bin, "CrAU" format version 2). Only full-replace operations are
- * applied: a full OTA or factory payload carries whole partitions; a delta payload needs the
+ * A/B OTA payloads (payload.bin, "CrAU" format versions 1 and 2). Only full-replace operations
+ * are applied: a full OTA or factory payload carries whole partitions; a delta payload needs the
  * previous build's partitions and is refused with `payload-delta-unsupported`.
+ *
+ * Version 1 (the first A/B payloads) has no metadata-signature size in its header and, in its
+ * manifest, the root filesystem's operations at the top (install_operations, new_rootfs_info)
+ * instead of per-partition updates: intake reads that root filesystem as `system`, and the
+ * kernel operations as `boot`.
  */
 
 export const PAYLOAD_MAGIC = Buffer.from('CrAU', 'latin1');
 const HEADER_BYTES = 4 + 8 + 8 + 4;
+const V1_HEADER_BYTES = 4 + 8 + 8;
 /** Real manifests are tens of KiB to a few MiB; this bounds what is read into memory. */
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 const MAX_SIGNATURE_BYTES = 1024 * 1024;
@@ -83,12 +89,16 @@ export async function readPayloadManifest(
 ): Promise<PayloadManifest> {
   const header = Buffer.alloc(HEADER_BYTES);
   const { bytesRead } = await handle.read(header, 0, HEADER_BYTES, 0);
-  if (bytesRead < HEADER_BYTES) throw invalid(label, 'the header is cut short');
+  if (bytesRead < V1_HEADER_BYTES) throw invalid(label, 'the header is cut short');
   if (!header.subarray(0, 4).equals(PAYLOAD_MAGIC)) throw invalid(label, 'wrong magic');
   const version = header.readBigUInt64BE(4);
-  if (version !== 2n) throw invalid(label, `format version ${version} is not 2`);
+  if (version !== 1n && version !== 2n) {
+    throw invalid(label, `format version ${version} is neither 1 nor 2`);
+  }
+  if (version === 2n && bytesRead < HEADER_BYTES) throw invalid(label, 'the header is cut short');
+  const headerBytes = version === 1n ? V1_HEADER_BYTES : HEADER_BYTES;
   const manifestBytes = header.readBigUInt64BE(12);
-  const signatureBytes = header.readUInt32BE(20);
+  const signatureBytes = version === 1n ? 0 : header.readUInt32BE(20);
   if (manifestBytes > BigInt(MAX_MANIFEST_BYTES)) {
     throw invalid(
       label,
@@ -98,12 +108,12 @@ export async function readPayloadManifest(
   if (signatureBytes > MAX_SIGNATURE_BYTES) {
     throw invalid(label, `its metadata signature declares ${signatureBytes} bytes`);
   }
-  const dataStart = HEADER_BYTES + Number(manifestBytes) + signatureBytes;
+  const dataStart = headerBytes + Number(manifestBytes) + signatureBytes;
   if (dataStart > fileBytes) throw invalid(label, 'the manifest runs past the end of the file');
   const manifest = Buffer.alloc(Number(manifestBytes));
-  await handle.read(manifest, 0, manifest.length, HEADER_BYTES);
+  await handle.read(manifest, 0, manifest.length, headerBytes);
   try {
-    return parseManifest(manifest, dataStart, label);
+    return parseManifest(manifest, dataStart, label, version === 1n);
   } catch (error) {
     if (error instanceof ProtoError)
       throw invalid(label, `the manifest is damaged: ${error.message}`);
@@ -111,16 +121,21 @@ export async function readPayloadManifest(
   }
 }
 
-function parseManifest(bytes: Buffer, dataStart: number, label: string): PayloadManifest {
+function parseManifest(
+  bytes: Buffer,
+  dataStart: number,
+  label: string,
+  version1: boolean,
+): PayloadManifest {
   const fields = readProtoFields(bytes);
   const blockSize = safe(protoUint(fields, 3) ?? 4096n, label, 'block size');
   if (blockSize < 512 || blockSize > 1024 * 1024 || (blockSize & (blockSize - 1)) !== 0) {
     throw invalid(label, `block size ${blockSize} is not a power of two between 512 and 1 MiB`);
   }
-  const partitions = protoMessages(fields, 13).map((message): PartitionUpdate => {
-    const p = readProtoFields(message);
-    const info = protoMessages(p, 7)[0];
-    const operations = protoMessages(p, 8).map((op): Operation => {
+  const sizeOf = (info: Buffer | undefined) =>
+    info ? safe(protoUint(readProtoFields(info), 1), label, 'partition size') : undefined;
+  const operationsOf = (messages: Buffer[]) =>
+    messages.map((op): Operation => {
       const o = readProtoFields(op);
       return {
         type: safe(protoUint(o, 1), label, 'operation type'),
@@ -133,12 +148,34 @@ function parseManifest(bytes: Buffer, dataStart: number, label: string): Payload
         }),
       };
     });
+  const partitions = protoMessages(fields, 13).map((message): PartitionUpdate => {
+    const p = readProtoFields(message);
     return {
       name: protoMessages(p, 1)[0]?.toString('utf8') ?? '',
-      size: info ? safe(protoUint(readProtoFields(info), 1), label, 'partition size') : undefined,
-      operations,
+      size: sizeOf(protoMessages(p, 7)[0]),
+      operations: operationsOf(protoMessages(p, 8)),
     };
   });
+  if (version1 && partitions.length === 0) {
+    // install_operations (1) rebuild the root filesystem, new_rootfs_info (9) its size;
+    // kernel_install_operations (2) and new_kernel_info (7) the kernel partition.
+    const rootfs = protoMessages(fields, 1);
+    if (rootfs.length > 0) {
+      partitions.push({
+        name: 'system',
+        size: sizeOf(protoMessages(fields, 9)[0]),
+        operations: operationsOf(rootfs),
+      });
+    }
+    const kernel = protoMessages(fields, 2);
+    if (kernel.length > 0) {
+      partitions.push({
+        name: 'boot',
+        size: sizeOf(protoMessages(fields, 7)[0]),
+        operations: operationsOf(kernel),
+      });
+    }
+  }
   return { blockSize, dataStart, partitions };
 }
 

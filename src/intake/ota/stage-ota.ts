@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { lstat, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../../errors.ts';
 import { assertRoom } from '../disk-room.ts';
+import { checkSparseImage, SPARSE_MAGIC, unsparse } from '../sparse.ts';
 import type { StageOptions } from '../stage-source.ts';
 import { extractEntry, type OpenedZip, type ZipEntryInfo } from '../zip-safe.ts';
 import { extractPayload } from './payload.ts';
@@ -35,20 +36,50 @@ export async function stagePayload(
   if (!written.includes('system')) throw noSystem(label, 'payload.bin');
 }
 
+/**
+ * A super.img's logical partitions. Images of its other block devices are looked up in the
+ * scratch directory as `super_<device>.img`, where stageOtaZip puts those a zip carries beside
+ * super.img; a bare super.img has none (its neighbours are outside what was submitted).
+ */
 export async function stageSuper(
   superImage: string,
   label: string,
   entryDir: string,
   options: StageOptions,
 ): Promise<void> {
+  const deviceImage = async (device: string): Promise<string | undefined> => {
+    if (!/^[A-Za-z0-9_.-]+$/.test(device) || device.includes('..')) return undefined;
+    const path = join(options.scratchDir, `super_${device}.img`);
+    const info = await lstat(path).catch(() => undefined);
+    if (!info?.isFile()) return undefined;
+    if (!(await isSparse(path))) return path;
+    const raw = join(options.scratchDir, `super_${device}.raw.img`);
+    const deviceLabel = `${label}: super_${device}.img`;
+    const summary = await checkSparseImage(path, deviceLabel, options.maxImageBytes);
+    await assertRoom(options.scratchDir, summary.outputBytes);
+    await unsparse(path, raw, deviceLabel, options.maxImageBytes, options.timeoutMs);
+    return raw;
+  };
   const written = await extractSuperPartitions(
     superImage,
     label,
     entryDir,
     SUPER_WANTED,
     options.maxImageBytes,
+    deviceImage,
   );
   if (!written.includes('system.img')) throw noSystem(label, 'super.img');
+}
+
+async function isSparse(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    return bytesRead === 4 && head.readUInt32LE(0) === SPARSE_MAGIC;
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -110,6 +141,13 @@ export async function stageOtaZip(
   }
   const superImage = find('super.img');
   if (superImage) {
+    // The images of super's other block devices, beside it in the same folder.
+    const folder = superImage.name.slice(0, superImage.name.length - 'super.img'.length);
+    for (const entry of zip.entries) {
+      const rest = entry.name.startsWith(folder) ? entry.name.slice(folder.length) : '';
+      if (!entry.isDirectory && /^super_[A-Za-z0-9_.-]+\.img$/.test(rest) && !rest.includes('..'))
+        await extract(entry, rest);
+    }
     // Staged as system.img: the caller expands it when sparse (as factory zips ship it) and
     // then finds the super.img magic in it.
     await extractEntry(zip, superImage, entryDir, 'system.img', label);

@@ -8,6 +8,11 @@ import { BlockImage, findOverlap } from './block-image.ts';
  * `super.img` with dynamic partitions (Android 10+), read by its liblp metadata: the geometry at
  * 4 KiB, then metadata slot 0 at 12 KiB (after the reserved area and two geometry copies),
  * whose tables give each logical partition as linear extents of 512-byte sectors.
+ *
+ * Devices that retrofit dynamic partitions spread them over several block devices: an extent's
+ * `target_source` indexes the metadata's block-device table, device 0 being super itself. The
+ * other devices' images are read from files beside super.img named `super_<device>.img`, as a
+ * factory package ships them; a missing one is an error naming the file it needs.
  */
 
 const RESERVED_BYTES = 4096;
@@ -18,6 +23,7 @@ const SECTOR = 512;
 const MAX_SECTORS = BigInt(Math.floor(Number.MAX_SAFE_INTEGER / SECTOR));
 const PARTITION_ENTRY = 52;
 const EXTENT_ENTRY = 24;
+const BLOCK_DEVICE_ENTRY = 64;
 const TARGET_LINEAR = 0;
 const TARGET_ZERO = 1;
 const MAX_METADATA_BYTES = 1024 * 1024;
@@ -59,11 +65,25 @@ function checksumMatches(struct: Buffer, at: number): boolean {
   return sha256(copy).equals(stored);
 }
 
+export interface SuperMetadata {
+  partitions: LogicalPartition[];
+  /** Block device names by index; index 0 is super itself. */
+  devices: string[];
+}
+
 export async function readSuperPartitions(
   handle: FileHandle,
   fileBytes: number,
   label: string,
 ): Promise<LogicalPartition[]> {
+  return (await readSuperMetadata(handle, fileBytes, label)).partitions;
+}
+
+export async function readSuperMetadata(
+  handle: FileHandle,
+  fileBytes: number,
+  label: string,
+): Promise<SuperMetadata> {
   const geometry = Buffer.alloc(52);
   await handle.read(geometry, 0, 52, RESERVED_BYTES);
   if (geometry.readUInt32LE(0) !== GEOMETRY_MAGIC) throw invalid(label, 'no geometry magic');
@@ -104,6 +124,12 @@ export async function readSuperPartitions(
   };
   const partitions = table(80, PARTITION_ENTRY);
   const extents = table(92, EXTENT_ENTRY);
+  const blockDevices = table(116, BLOCK_DEVICE_ENTRY);
+  const devices: string[] = [];
+  for (let i = 0; i < blockDevices.count; i++) {
+    const d = tables.subarray(blockDevices.offset + i * blockDevices.size);
+    devices.push(d.subarray(24, 60).toString('latin1').replace(/\0.*$/s, ''));
+  }
   const result: LogicalPartition[] = [];
   for (let i = 0; i < partitions.count; i++) {
     const p = tables.subarray(partitions.offset + i * partitions.size);
@@ -133,8 +159,11 @@ export async function readSuperPartitions(
       bytes: list.reduce((sum, x) => sum + x.sectors * SECTOR, 0),
     });
   }
-  return result;
+  return { partitions: result, devices };
 }
+
+/** The image file of a block device other than super (index > 0), or undefined when absent. */
+export type DeviceImageLookup = (device: string) => Promise<string | undefined>;
 
 /**
  * Writes the first non-empty partition of each group of names (e.g. system, system_a) to
@@ -146,37 +175,64 @@ export async function extractSuperPartitions(
   outDir: string,
   wanted: ReadonlyArray<{ names: readonly string[]; file: string }>,
   maxImageBytes: number,
+  deviceImage: DeviceImageLookup = async () => undefined,
 ): Promise<string[]> {
   const handle = await open(superPath, 'r');
+  const others = new Map<number, { handle: FileHandle; bytes: number }>();
   try {
     const { size: fileBytes } = await handle.stat();
-    const partitions = await readSuperPartitions(handle, fileBytes, label);
+    const { partitions, devices } = await readSuperMetadata(handle, fileBytes, label);
+    const source: SourceDevices = async (index, where) => {
+      if (index === 0) return { handle, bytes: fileBytes };
+      const known = others.get(index);
+      if (known) return known;
+      const name = devices[index];
+      if (name === undefined) {
+        throw invalid(
+          label,
+          `${where} lives on block device #${index}, which its metadata does not list`,
+        );
+      }
+      const path = await deviceImage(name);
+      if (path === undefined) {
+        throw new InputError(
+          'super-device-missing',
+          `${label}: ${where} lives partly on the block device "${name}" (#${index}), and its image super_${name}.img is not beside super.img`,
+          {
+            hint: `submit a zip holding super.img together with super_${name}.img (the factory package ships one image per block device)`,
+          },
+        );
+      }
+      const opened = await open(path, 'r');
+      const entry = { handle: opened, bytes: (await opened.stat()).size };
+      others.set(index, entry);
+      return entry;
+    };
     const written: string[] = [];
     for (const { names, file } of wanted) {
       const partition = names
         .map((n) => partitions.find((p) => p.name === n && p.bytes > 0))
         .find((p) => p !== undefined);
       if (!partition) continue;
-      await writeLogicalPartition(
-        handle,
-        partition,
-        fileBytes,
-        join(outDir, file),
-        label,
-        maxImageBytes,
-      );
+      await writeLogicalPartition(source, partition, join(outDir, file), label, maxImageBytes);
       written.push(file);
     }
     return written;
   } finally {
     await handle.close();
+    for (const other of others.values()) await other.handle.close();
   }
 }
 
+/** The open image of block device `index` (0: super.img itself). */
+type SourceDevices = (
+  index: number,
+  where: string,
+) => Promise<{ handle: FileHandle; bytes: number }>;
+
 async function writeLogicalPartition(
-  handle: FileHandle,
+  source: SourceDevices,
   partition: LogicalPartition,
-  fileBytes: number,
   outFile: string,
   label: string,
   maxImageBytes: number,
@@ -188,29 +244,32 @@ async function writeLogicalPartition(
       `${where} declares ${partition.bytes} bytes, above the limit of ${maxImageBytes}`,
     );
   }
-  const sources = partition.extents.filter((x) => x.type === TARGET_LINEAR);
+  const linear = partition.extents.filter((x) => x.type === TARGET_LINEAR);
   for (const x of partition.extents) {
     if (x.type !== TARGET_LINEAR && x.type !== TARGET_ZERO)
       throw invalid(label, `${where} has an extent of unknown type ${x.type}`);
-    if (x.type === TARGET_LINEAR && x.source !== 0)
+    if (x.type !== TARGET_LINEAR) continue;
+    const device = await source(x.source, where);
+    if ((x.target + x.sectors) * SECTOR > device.bytes) {
       throw invalid(
         label,
-        `${where} lives on a second block device, which a single super.img cannot hold`,
-      );
-    if (x.type === TARGET_LINEAR && (x.target + x.sectors) * SECTOR > fileBytes) {
-      throw invalid(
-        label,
-        `${where} has an extent reaching byte ${(x.target + x.sectors) * SECTOR}, past the end of the ${fileBytes}-byte file`,
+        `${where} has an extent reaching byte ${(x.target + x.sectors) * SECTOR}, past the end of the ${device.bytes}-byte ${x.source === 0 ? 'file' : `image of block device #${x.source}`}`,
       );
     }
   }
-  const overlap = findOverlap(sources.map((x) => ({ start: x.target, end: x.target + x.sectors })));
-  if (overlap) throw invalid(label, `${where} reads sectors ${overlap[1].start}.. twice`);
+  for (const index of new Set(linear.map((x) => x.source))) {
+    const onDevice = linear.filter((x) => x.source === index);
+    const overlap = findOverlap(
+      onDevice.map((x) => ({ start: x.target, end: x.target + x.sectors })),
+    );
+    if (overlap) throw invalid(label, `${where} reads sectors ${overlap[1].start}.. twice`);
+  }
   await using image = await BlockImage.create(outFile, partition.bytes, SECTOR);
   let sector = 0;
   for (const x of partition.extents) {
     if (x.type === TARGET_LINEAR) {
-      await image.copyInto(handle, x.target * SECTOR, x.sectors * SECTOR, [
+      const device = await source(x.source, where);
+      await image.copyInto(device.handle, x.target * SECTOR, x.sectors * SECTOR, [
         { start: sector, end: sector + x.sectors },
       ]);
     }

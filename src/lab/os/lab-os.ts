@@ -120,6 +120,9 @@ export class LabOs {
     this.deviceIdle = new DeviceIdle(this.alarms);
     this.jobs = new JobScheduler(this.clock, this.runner, (pkg) => this.packages.get(pkg)?.uid);
     this.ui = new ScreenModel(options.image, this.settings);
+    this.ui.onChange((screen) =>
+      this.logger.debug({ screen: screen.id, activity: screen.activity }, 'screen shown'),
+    );
     this.instrumentations = new InstrumentationRunner(this, options.logger);
     this.stagingDir = join(dirname(options.layout.dataLocalTmp), 'package-installs');
     this.events = new EventLog(
@@ -201,7 +204,6 @@ export class LabOs {
       'service.bootanim.exit': '1',
     });
     this.#booted = true;
-    this.ui.boot();
     for (const listener of this.#bootListeners) {
       try {
         listener();

@@ -18,6 +18,7 @@ export class SettingsStore {
       ['location_providers_allowed', 'gps,network'],
       ['location_mode', '3'],
       ['install_non_market_apps', '0'],
+      ['user_setup_complete', '1'],
     ]),
     global: new Map([
       ['adb_enabled', '1'],

@@ -50,10 +50,10 @@ export const WATCH_SCRIPT = `'use strict';
     source.close();
     status.className = 'ended-' + end.status;
     status.textContent = end.status === 'completed' ? 'finished'
-      : end.status === 'cancelled' ? 'cancelled: ' + (end.reason || 'by user')
+      : end.status === 'cancelled' ? 'cancelled by user'
       : 'failed: ' + (end.reason || 'unknown');
     var cancelForm = document.getElementById('cancel-form');
-    if (cancelForm) cancelForm.hidden = true;
+    if (cancelForm) cancelForm.remove();
     if (end.status === 'completed') document.getElementById('report-link').hidden = false;
     main.setAttribute('data-ended', end.status);
   });

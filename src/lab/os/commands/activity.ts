@@ -79,7 +79,7 @@ function start(os: LabOs, args: string[]): CommandResult {
   return ok(starting + waited);
 }
 
-export const am: Command = async ({ args, os, signal }) => {
+export const am: Command = async ({ args, os, signal, stream }) => {
   const [verb, ...rest] = args;
   switch (verb) {
     case 'broadcast': {
@@ -126,7 +126,11 @@ export const am: Command = async ({ args, os, signal }) => {
         } else if (!arg.startsWith('-')) component = arg;
       }
       if (component === undefined) return fail('Error: no instrumentation component given', 255);
-      return os.instrumentations.run({ component, extras, wait: rest.includes('-w') }, signal);
+      return os.instrumentations.run(
+        { component, extras, wait: rest.includes('-w') },
+        signal,
+        stream,
+      );
     }
     case 'get-current-user':
       return ok('0\n');

@@ -1,6 +1,13 @@
 import { posix } from 'node:path';
+import { androidName } from '../fs/attributes.ts';
 import { DeviceFsError, isDeviceFsError } from '../fs/errors.ts';
-import { fail, ok, type Command, type CommandResult } from '../shell/types.ts';
+import {
+  fail,
+  ok,
+  type Command,
+  type CommandInvocation,
+  type CommandResult,
+} from '../shell/types.ts';
 import type { LabFileStat } from '../../services.ts';
 
 function isDir(stat: LabFileStat): boolean {
@@ -54,28 +61,88 @@ function modeString(mode: number): string {
   let bits = '';
   for (let shift = 6; shift >= 0; shift -= 3) {
     const part = (mode >> shift) & 7;
-    bits += `${part & 4 ? 'r' : '-'}${part & 2 ? 'w' : '-'}${part & 1 ? 'x' : '-'}`;
+    // setuid, setgid and sticky take the x column of user, group and other.
+    const special = mode & (shift === 6 ? 0o4000 : shift === 3 ? 0o2000 : 0o1000);
+    const mark = shift === 0 ? 't' : 's';
+    const x = part & 1 ? (special ? mark : 'x') : special ? mark.toUpperCase() : '-';
+    bits += `${part & 4 ? 'r' : '-'}${part & 2 ? 'w' : '-'}${x}`;
   }
   return type + bits;
 }
 
-function longLine(stat: LabFileStat, name: string): string {
-  const time = new Date(stat.mtime * 1000).toISOString().replace('T', ' ').slice(0, 16);
-  return `${modeString(stat.mode)} 1 root root ${String(stat.size).padStart(8)} ${time} ${name}\n`;
+interface ListedFile {
+  stat: LabFileStat;
+  /** Device path, for its attributes. */
+  path: string;
+  /** As printed. */
+  name: string;
 }
 
+/** toybox's `ls -l`: columns padded to the widest entry of the listing. */
+async function longLines(
+  files: ListedFile[],
+  os: CommandInvocation['os'],
+  options: { numeric: boolean; label: boolean },
+): Promise<string> {
+  const rows: string[][] = [];
+  for (const file of files) {
+    const attributes = await os.fs.attributes(file.path);
+    const uid = attributes?.uid ?? 0;
+    const gid = attributes?.gid ?? 0;
+    const time = new Date(file.stat.mtime * 1000).toISOString().replace('T', ' ').slice(0, 16);
+    rows.push([
+      modeString(file.stat.mode),
+      isDir(file.stat) ? '2' : '1',
+      options.numeric ? String(uid) : androidName(uid),
+      options.numeric ? String(gid) : androidName(gid),
+      ...(options.label ? [attributes?.label ?? '?'] : []),
+      String(file.stat.size),
+      time,
+      file.name,
+    ]);
+  }
+  const widths = rows.reduce<number[]>(
+    (w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)),
+    [],
+  );
+  const sizeColumn = options.label ? 5 : 4;
+  return rows
+    .map((row) => {
+      const cells = row.map((cell, i) => {
+        if (i === row.length - 1 || i === row.length - 2) return cell;
+        const width = widths[i] ?? 0;
+        return i === 1 || i === sizeColumn ? cell.padStart(width) : cell.padEnd(width);
+      });
+      return `${cells.join(' ')}\n`;
+    })
+    .join('');
+}
+
+/** `ls [-ladnZ] [PATH...]`: names, or long lines with owner, group and (-Z) SELinux label. */
 export const ls: Command = async ({ args, os }) => {
   const { flags, operands } = splitFlags(args);
-  const long = flags.has('l');
+  const numeric = flags.has('n');
+  const long = flags.has('l') || numeric;
+  const label = flags.has('Z');
+  const render = async (files: ListedFile[]): Promise<string> => {
+    if (long) return longLines(files, os, { numeric, label });
+    const lines: string[] = [];
+    for (const file of files) {
+      const context = label ? `${(await os.fs.attributes(file.path))?.label ?? '?'} ` : '';
+      lines.push(`${context}${file.name}\n`);
+    }
+    return lines.join('');
+  };
   return eachPath('ls', operands.length === 0 ? ['/'] : operands, async (path) => {
     const stat = await os.fs.stat(path);
     if (!stat) throw new DeviceFsError('ENOENT', path);
-    if (!isDir(stat) || flags.has('d')) return long ? longLine(stat, path) : `${path}\n`;
+    if (!isDir(stat) || flags.has('d')) return render([{ stat, path, name: path }]);
     const entries = await os.fs.list(path);
-    return entries
-      .filter((e) => flags.has('a') || !e.name.startsWith('.'))
-      .map((e) => (long ? longLine(e, e.name) : `${e.name}\n`))
-      .join('');
+    return render(
+      entries
+        .filter((e) => flags.has('a') || !e.name.startsWith('.'))
+        .map((e) => ({ stat: e, path: posix.join(path, e.name), name: e.name })),
+    );
   });
 };
 
@@ -107,24 +174,6 @@ export const touch: Command = async ({ args, os }) =>
     if (!(await os.fs.stat(path))) await os.fs.write(path, Buffer.alloc(0), 0o644, 0);
   });
 
-export const mount: Command = async ({ args, os, root }) => {
-  if (args.length === 0) {
-    return ok(
-      `/dev/root / ext4 ro,seclabel,relatime 0 0\n/dev/block/vda /system ext4 ${os.systemWritable ? 'rw' : 'ro'},seclabel,relatime 0 0\n/dev/block/vdb /data ext4 rw,seclabel,nosuid,nodev,noatime 0 0\n`,
-    );
-  }
-  const optionIndex = args.indexOf('-o');
-  const options = optionIndex >= 0 ? (args[optionIndex + 1] ?? '').split(',') : [];
-  const target = args.filter((_, i) => i !== optionIndex && i !== optionIndex + 1).at(-1);
-  if (!options.includes('remount')) return fail('mount: only remount is supported on this device');
-  if (!root) return fail('mount: Permission denied');
-  if (target !== '/' && target !== '/system')
-    return fail(`mount: '${target ?? ''}' not in /proc/mounts`);
-  if (options.includes('rw')) os.systemWritable = true;
-  else if (options.includes('ro')) os.systemWritable = false;
-  return ok();
-};
-
 export const grep: Command = async ({ args, stdin, os }) => {
   const { flags, operands } = splitFlags(args);
   const [pattern, ...files] = operands;
@@ -148,31 +197,47 @@ export const grep: Command = async ({ args, stdin, os }) => {
 export const basenameCommand: Command = async ({ args }) =>
   ok(`${posix.basename(args[0] ?? '')}\n`);
 
-/** `cp SRC DEST` (one file; DEST may be a directory), as toybox copies: mode kept, time now. */
+/**
+ * `cp SRC... DEST`, as toybox copies: mode kept, time now, owner the copier's. With several
+ * sources DEST must be a directory; a directory source needs -r (which the lab does not do).
+ * Messages are toybox's: `bad 'SRC'`, `'DEST' not directory`, `Skipped dir`, `DEST: reason`.
+ */
 export const cp: Command = async ({ args, os }) => {
-  const operands = splitFlags(args).operands;
-  const [source, target] = operands;
-  if (operands.length !== 2 || source === undefined || target === undefined)
-    return fail('cp: Need 2 arguments');
-  try {
-    const stat = await os.fs.stat(source);
-    if (!stat) return fail(`cp: ${source}: No such file or directory`);
-    if (isDir(stat)) return fail(`cp: ${source}: is a directory (not copied)`);
-    const targetStat = await os.fs.stat(target);
-    const destination =
-      targetStat && isDir(targetStat)
-        ? `${target.replace(/\/$/, '')}/${source.split('/').at(-1) ?? ''}`
-        : target;
-    await os.fs.write(
-      destination,
-      await os.fs.read(source),
-      stat.mode & 0o7777,
-      Math.floor(os.clock.now() / 1000),
-    );
-    return ok();
-  } catch (error) {
-    return fail(
-      `cp: ${target}: ${(error as { reason?: string }).reason ?? (error as Error).message}`,
-    );
+  const { flags, operands } = splitFlags(args);
+  if (operands.length < 2) return fail('cp: Need 2 arguments');
+  const target = operands.at(-1) ?? '';
+  const sources = operands.slice(0, -1);
+  const targetStat = await os.fs.stat(target);
+  const intoDir = targetStat !== undefined && isDir(targetStat);
+  if (sources.length > 1 && !intoDir) return fail(`cp: '${target}' not directory`);
+  const errors: string[] = [];
+  for (const rawSource of sources) {
+    const source = rawSource.length > 1 ? rawSource.replace(/\/+$/, '') : rawSource;
+    const destination = intoDir ? `${target}/${posix.basename(source)}` : target;
+    const stat = await os.fs.stat(source).catch(() => undefined);
+    if (!stat) {
+      errors.push(`cp: bad '${source}': No such file or directory\n`);
+      continue;
+    }
+    if (isDir(stat)) {
+      errors.push(
+        flags.has('r') || flags.has('R') || flags.has('a')
+          ? `cp: ${destination}: Operation not supported\n`
+          : `cp: Skipped dir '${destination}'\n`,
+      );
+      continue;
+    }
+    try {
+      await os.fs.write(
+        destination,
+        await os.fs.read(source),
+        stat.mode & 0o7777,
+        Math.floor(os.clock.now() / 1000),
+      );
+    } catch (error) {
+      if (!isDeviceFsError(error)) throw error;
+      errors.push(`cp: ${destination}: ${error.reason}\n`);
+    }
   }
+  return { stderr: errors.join(''), exitCode: errors.length > 0 ? 1 : 0 };
 };

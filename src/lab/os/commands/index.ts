@@ -2,6 +2,8 @@ import type { Command } from '../shell/types.ts';
 import { content } from './content.ts';
 import * as core from './core.ts';
 import * as files from './files.ts';
+import { mount, umount } from './mount.ts';
+import { chcon, chown } from './ownership.ts';
 import { pm } from './packages.ts';
 import * as activity from './activity.ts';
 import { cmd, dumpsys, service } from './services.ts';
@@ -30,7 +32,10 @@ export function createCommands(): ReadonlyMap<string, Command> {
     ['rm', files.rm],
     ['chmod', files.chmod],
     ['touch', files.touch],
-    ['mount', files.mount],
+    ['mount', mount],
+    ['umount', umount],
+    ['chown', chown],
+    ['chcon', chcon],
     ['grep', files.grep],
     ['basename', files.basenameCommand],
     ['content', content],

@@ -10,15 +10,18 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import type { LabFileStat, LabFileSystem } from '../../services.ts';
+import { AttributeStore, type FileArea, type FileAttributes } from './attributes.ts';
 import { DeviceFsError, fromHostError } from './errors.ts';
+import { MountTable, procMountsText, type MountEntry, type TmpfsMount } from './mounts.ts';
 
 /**
  * The device file system: `/data/local/tmp` and `/sdcard` are writable trees in the phone's
  * temp dir, `/system` is the image's system partition (read-only) with a writable overlay that
  * exists once `mount -o rw,remount /system` ran, a few directories and `/proc` files are
- * synthetic, and everything else does not exist.
+ * synthetic, and everything else does not exist. A tmpfs mounted on a directory (`mount -t
+ * tmpfs`) hides what is below it for every reader: the shell, adb sync, the apps' CA store.
  */
 export interface DeviceFsLayout {
   /** Host dir backing /data/local/tmp. */
@@ -29,6 +32,8 @@ export interface DeviceFsLayout {
   systemLower: string;
   /** Host dir holding files written to /system after remount. */
   systemUpper: string;
+  /** Host dir under which tmpfs mounts keep their files; default `tmpfs` beside systemUpper. */
+  mounts?: string;
 }
 
 export interface DeviceFsOptions {
@@ -59,18 +64,22 @@ const ROOT_ENTRIES: Record<string, string[]> = {
 type Resolved =
   | { kind: 'virtual-dir'; path: string }
   | { kind: 'virtual-file'; path: string; content: () => string }
-  | { kind: 'writable'; path: string; host: string }
+  | { kind: 'writable'; path: string; host: string; area: FileArea; mount?: TmpfsMount }
   | { kind: 'system'; path: string; relative: string }
   | { kind: 'absent'; path: string };
 
 export class DeviceFileSystem implements LabFileSystem {
   /** Lower-layer files deleted after remount; the overlay hides them. */
   readonly #whiteouts = new Set<string>();
+  readonly #mounts: MountTable;
+  readonly #attributes = new AttributeStore();
 
   constructor(
     private readonly layout: DeviceFsLayout,
     private readonly options: DeviceFsOptions,
-  ) {}
+  ) {
+    this.#mounts = new MountTable(layout.mounts ?? join(dirname(layout.systemUpper), 'tmpfs'));
+  }
 
   /** Creates the writable host directories. */
   async init(): Promise<void> {
@@ -84,22 +93,34 @@ export class DeviceFileSystem implements LabFileSystem {
     const path = posix
       .normalize(posix.isAbsolute(devicePath) ? devicePath : `/${devicePath}`)
       .replace(/(.)\/$/, '$1');
+    if (path === '/proc/mounts')
+      return { kind: 'virtual-file', path, content: () => procMountsText(this.mounts()) };
     const virtual = this.options.virtualFiles?.[path];
     if (virtual) return { kind: 'virtual-file', path, content: virtual };
-    if (VIRTUAL_DIRS.has(path)) return { kind: 'virtual-dir', path };
     const under = (prefix: string): string | undefined =>
       path === prefix
         ? ''
         : path.startsWith(`${prefix}/`)
           ? path.slice(prefix.length + 1)
           : undefined;
+    const mount = this.#mounts.find(path);
+    if (mount) {
+      const rest = under(mount.dir) ?? '';
+      return { kind: 'writable', path, host: join(mount.host, rest), area: 'tmpfs', mount };
+    }
+    if (VIRTUAL_DIRS.has(path)) return { kind: 'virtual-dir', path };
     const tmp = under('/data/local/tmp');
     if (tmp !== undefined)
-      return { kind: 'writable', path, host: join(this.layout.dataLocalTmp, tmp) };
+      return {
+        kind: 'writable',
+        path,
+        host: join(this.layout.dataLocalTmp, tmp),
+        area: 'data-local-tmp',
+      };
     for (const prefix of ['/sdcard', '/storage/emulated/0', '/mnt/sdcard']) {
       const rest = under(prefix);
       if (rest !== undefined)
-        return { kind: 'writable', path, host: join(this.layout.sdcard, rest) };
+        return { kind: 'writable', path, host: join(this.layout.sdcard, rest), area: 'sdcard' };
     }
     const system = under('/system');
     if (system !== undefined) return { kind: 'system', path, relative: system };
@@ -212,7 +233,9 @@ export class DeviceFileSystem implements LabFileSystem {
     const host = await this.#writableHostPath(devicePath);
     if (r.kind === 'writable' && r.host === this.layout.dataLocalTmp)
       throw new DeviceFsError('EACCES', r.path);
+    if (r.kind === 'writable' && r.mount?.dir === r.path) throw new DeviceFsError('EBUSY', r.path);
     await rm(host, { recursive: true, force: true });
+    this.#attributes.forget(attributeKey(r));
     if (r.kind === 'system') this.#whiteouts.add(r.relative);
   }
 
@@ -230,6 +253,66 @@ export class DeviceFileSystem implements LabFileSystem {
       }
     }
     await chmod(host, mode);
+  }
+
+  /** `mount -t tmpfs tmpfs <dir>`: an empty writable directory over an existing one. */
+  async mountTmpfs(devicePath: string, options: string[]): Promise<void> {
+    const stat = await this.stat(devicePath);
+    const path = this.resolve(devicePath).path;
+    if (!stat) throw new DeviceFsError('ENOENT', path);
+    if ((stat.mode & 0o170000) !== 0o040000) throw new DeviceFsError('ENOTDIR', path);
+    const mount = this.#mounts.addTmpfs(path, options);
+    try {
+      await mkdir(mount.host, { recursive: true });
+      await chmod(mount.host, mount.rootMode);
+    } catch (error) {
+      this.#mounts.remove(mount);
+      throw error;
+    }
+  }
+
+  /** `umount <dir>`: the tmpfs and everything in it are gone; the directory below shows again. */
+  async unmount(devicePath: string): Promise<void> {
+    const path = this.resolve(devicePath).path;
+    const mount = this.#mounts.topmostOn(path);
+    if (!mount) {
+      throw new DeviceFsError((await this.stat(path)) ? 'EINVAL' : 'ENOENT', path);
+    }
+    if (this.#mounts.hasMountsInside(mount)) throw new DeviceFsError('EBUSY', path);
+    this.#mounts.remove(mount);
+    this.#attributes.forget(`host:${mount.host}`);
+    await rm(mount.host, { recursive: true, force: true });
+  }
+
+  /** The mount table as /proc/mounts lists it. */
+  mounts(): MountEntry[] {
+    return this.#mounts.entries(this.options.isSystemWritable());
+  }
+
+  /** Owner, group and SELinux label; undefined when the file does not exist. */
+  async attributes(devicePath: string): Promise<FileAttributes | undefined> {
+    if (!(await this.stat(devicePath))) return undefined;
+    const r = this.resolve(devicePath);
+    return this.#attributes.get(attributeKey(r), areaOf(r));
+  }
+
+  /** chown/chgrp (an id left undefined stays) and chcon; the caller checks who may. */
+  async setAttributes(
+    devicePath: string,
+    change: { uid?: number; gid?: number; label?: string },
+  ): Promise<void> {
+    if (!(await this.stat(devicePath))) throw new DeviceFsError('ENOENT', devicePath);
+    const r = this.resolve(devicePath);
+    if (r.kind === 'virtual-dir' || r.kind === 'virtual-file')
+      throw new DeviceFsError('EPERM', r.path);
+    if (r.kind === 'system' && !this.options.isSystemWritable())
+      throw new DeviceFsError('EROFS', r.path);
+    if (r.kind === 'writable' && r.mount?.readOnly) throw new DeviceFsError('EROFS', r.path);
+    const recorded: Partial<FileAttributes> = {};
+    if (change.uid !== undefined) recorded.uid = change.uid;
+    if (change.gid !== undefined) recorded.gid = change.gid;
+    if (change.label !== undefined) recorded.label = change.label;
+    this.#attributes.set(attributeKey(r), recorded);
   }
 
   async #existingForAppend(devicePath: string): Promise<Buffer | undefined> {
@@ -251,7 +334,10 @@ export class DeviceFileSystem implements LabFileSystem {
 
   async #writableHostPath(devicePath: string): Promise<string> {
     const r = this.resolve(devicePath);
-    if (r.kind === 'writable') return r.host;
+    if (r.kind === 'writable') {
+      if (r.mount?.readOnly) throw new DeviceFsError('EROFS', r.path);
+      return r.host;
+    }
     if (r.kind === 'system') {
       if (!this.options.isSystemWritable()) throw new DeviceFsError('EROFS', r.path);
       this.#whiteouts.delete(r.relative);
@@ -260,6 +346,34 @@ export class DeviceFileSystem implements LabFileSystem {
     if (r.kind === 'virtual-file' || r.kind === 'virtual-dir')
       throw new DeviceFsError('EACCES', r.path);
     throw new DeviceFsError(r.path.startsWith('/data/') ? 'EACCES' : 'EROFS', r.path);
+  }
+}
+
+/** What a file's recorded attributes are keyed by: the storage it lives on, not its path. */
+function attributeKey(r: Resolved): string {
+  switch (r.kind) {
+    case 'writable':
+      return `host:${r.host}`;
+    case 'system':
+      return `system:/${r.relative}`;
+    default:
+      return `virtual:${r.path}`;
+  }
+}
+
+function areaOf(r: Resolved): FileArea {
+  switch (r.kind) {
+    case 'writable':
+      return r.area;
+    case 'system':
+      return 'system';
+    case 'virtual-file':
+      return 'proc';
+    default:
+      if (r.path === '/') return 'root';
+      if (r.path.startsWith('/proc')) return 'proc';
+      if (r.path.startsWith('/data')) return 'data';
+      return 'mnt';
   }
 }
 

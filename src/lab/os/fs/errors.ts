@@ -3,7 +3,16 @@
  * turn them into the texts a device prints ("No such file or directory", "Read-only file system").
  */
 export type DeviceFsErrno =
-  'ENOENT' | 'EACCES' | 'EROFS' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EEXIST';
+  | 'ENOENT'
+  | 'EACCES'
+  | 'EROFS'
+  | 'ENOTDIR'
+  | 'EISDIR'
+  | 'ENOTEMPTY'
+  | 'EEXIST'
+  | 'EBUSY'
+  | 'EPERM'
+  | 'EINVAL';
 
 const TEXT: Record<DeviceFsErrno, string> = {
   ENOENT: 'No such file or directory',
@@ -13,6 +22,9 @@ const TEXT: Record<DeviceFsErrno, string> = {
   EISDIR: 'Is a directory',
   ENOTEMPTY: 'Directory not empty',
   EEXIST: 'File exists',
+  EBUSY: 'Device or resource busy',
+  EPERM: 'Operation not permitted',
+  EINVAL: 'Invalid argument',
 };
 
 export class DeviceFsError extends Error {

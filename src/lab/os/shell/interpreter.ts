@@ -1,7 +1,8 @@
 import type { LabShell, RunOptions, ShellContext, ShellOutcome } from '../../services.ts';
 import { isDeviceFsError } from '../fs/errors.ts';
 import type { LabOs } from '../lab-os.ts';
-import { expandWord, parseCommandLine, ShellSyntaxError, type SimpleCommand } from './parse.ts';
+import { expandArgument } from './glob.ts';
+import { parseCommandLine, ShellSyntaxError, type SimpleCommand } from './parse.ts';
 import type { Command, CommandResult } from './types.ts';
 
 const SH = '/system/bin/sh';
@@ -20,9 +21,9 @@ interface Outcome {
 }
 
 /**
- * The device's `sh` for `adb shell`: parses the line, runs `;`/`&&`/`||` lists and `|` pipelines
- * of built-in commands, applies redirections to device files, and answers unknown commands the
- * way mksh does (`/system/bin/sh: foo: not found`, exit 127).
+ * The device's `sh` for `adb shell`: parses the line, expands `$?` and pathname patterns, runs
+ * `;`/`&&`/`||` lists and `|` pipelines of built-in commands, applies redirections to device
+ * files, and answers unknown commands the way mksh does (`/system/bin/sh: foo: not found`, exit 127).
  */
 export class LabShellInterpreter implements LabShell {
   constructor(
@@ -95,7 +96,9 @@ export class LabShellInterpreter implements LabShell {
     lastStatus: number,
     run: RunContext,
   ): Promise<Outcome> {
-    const argv = command.words.map((w) => expandWord(w, lastStatus));
+    const argv: string[] = [];
+    for (const word of command.words)
+      argv.push(...(await expandArgument(word, lastStatus, this.os.fs)));
     const out: Outcome = { stdout: [], stderr: [], exitCode: 0, exit: false };
     let input = stdin;
     for (const r of command.redirects.filter((r) => r.mode === 'read')) {

@@ -4,7 +4,8 @@
  * double quotes, backslash escapes) decides what a command sees as one argument.
  *
  * Supported: words, quotes, `;`, `&&`, `||`, `|`, redirections (`>`, `>>`, `<`, `2>`, `2>&1`),
- * `#` comments and `$?`. Not supported: variables other than `$?`, globbing, subshells.
+ * `#` comments, `$?` and pathname patterns (`*`, `?`, `[...]`, expanded by ./glob.ts). Not
+ * supported: variables other than `$?`, subshells.
  */
 
 export interface Redirect {
@@ -14,8 +15,11 @@ export interface Redirect {
   target: string;
 }
 
-/** A word with `$?` left to be expanded when the command runs. */
-export type Word = Array<{ text: string; lastStatus?: true }>;
+/**
+ * A word with `$?` left to be expanded when the command runs. `quoted` parts came from quotes or
+ * backslashes: their `*`, `?` and `[` are plain characters, not patterns.
+ */
+export type Word = Array<{ text: string; lastStatus?: true; quoted?: true }>;
 
 export interface SimpleCommand {
   words: Word[];
@@ -63,9 +67,17 @@ function tokenize(line: string): Token[] {
     }
     const word: Word = [];
     let text = '';
+    let textQuoted = false;
     const flush = (): void => {
-      if (text !== '') word.push({ text });
+      if (text !== '') word.push(textQuoted ? { text, quoted: true } : { text });
       text = '';
+    };
+    // Quoted and unquoted text go to separate parts, so globbing knows which `*` is a pattern.
+    const add = (chars: string, fromQuotes: boolean): void => {
+      if (chars === '') return;
+      if (text !== '' && textQuoted !== fromQuotes) flush();
+      textQuoted = fromQuotes;
+      text += chars;
     };
     let quoted = false;
     while (i < line.length) {
@@ -75,7 +87,7 @@ function tokenize(line: string): Token[] {
       if (ch === "'") {
         const end = line.indexOf("'", i + 1);
         if (end < 0) throw new ShellSyntaxError('unterminated quoted string');
-        text += line.slice(i + 1, end);
+        add(line.slice(i + 1, end), true);
         quoted = true;
         i = end + 1;
       } else if (ch === '"') {
@@ -84,28 +96,28 @@ function tokenize(line: string): Token[] {
         while (i < line.length && line[i] !== '"') {
           const d = line[i] ?? '';
           if (d === '\\' && i + 1 < line.length && '"\\$`\n'.includes(line[i + 1] ?? '')) {
-            if (line[i + 1] !== '\n') text += line[i + 1];
+            if (line[i + 1] !== '\n') add(line[i + 1] ?? '', true);
             i += 2;
           } else if (d === '$' && line[i + 1] === '?') {
             flush();
             word.push({ text: '', lastStatus: true });
             i += 2;
           } else {
-            text += d;
+            add(d, true);
             i++;
           }
         }
         if (i >= line.length) throw new ShellSyntaxError('unterminated quoted string');
         i++;
       } else if (ch === '\\') {
-        if (i + 1 < line.length && line[i + 1] !== '\n') text += line[i + 1];
+        if (i + 1 < line.length && line[i + 1] !== '\n') add(line[i + 1] ?? '', true);
         i += 2;
       } else if (ch === '$' && line[i + 1] === '?') {
         flush();
         word.push({ text: '', lastStatus: true });
         i += 2;
       } else {
-        text += ch;
+        add(ch, false);
         i++;
       }
     }

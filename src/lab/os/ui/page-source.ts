@@ -1,5 +1,5 @@
 import { DOMImplementation, XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
-import { DISPLAY, allNodes, type Bounds, type UiNode } from './layout.ts';
+import { DISPLAY, type Bounds, type UiNode } from './layout.ts';
 
 /** `[x1,y1][x2,y2]`, as UiAutomator prints bounds. */
 export function boundsText(b: Bounds): string {
@@ -87,4 +87,3 @@ export function pageSource(root: UiNode): string {
   return `${lines.join('\n')}\n`;
 }
 
-export { allNodes };

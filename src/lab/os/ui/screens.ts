@@ -100,23 +100,15 @@ export class ScreenModel {
         { permanent: true, hint: 'fix the screen ids the image refers to' },
       );
     }
-  }
-
-  /** Boot: the setup wizard when the image has one and setup is not finished, else home. */
-  boot(): void {
-    if (
-      this.#setupScreen !== undefined &&
-      this.#settings.get('secure', 'user_setup_complete') !== '1'
-    ) {
-      this.#settings.put('global', 'device_provisioned', '0');
-      this.#settings.put('secure', 'user_setup_complete', '0');
-      this.#show([this.#setupScreen]);
-    } else {
-      this.#show([HOME_SCREEN]);
+    // A lab phone boots fresh every time: an image with a setup wizard starts unprovisioned.
+    if (this.#setupScreen !== undefined) {
+      settings.put('global', 'device_provisioned', '0');
+      settings.put('secure', 'user_setup_complete', '0');
+      this.#stack = [this.#setupScreen];
     }
   }
 
-  /** True while the setup wizard is in the foreground and not finished. */
+  /** True until the setup wizard is finished (setup done is what lets home and apps show). */
   get inSetup(): boolean {
     return this.#settings.get('secure', 'user_setup_complete') === '0';
   }
@@ -214,11 +206,6 @@ export class ScreenModel {
   #packageOf(id: string): string | undefined {
     if (id.startsWith('app:')) return id.slice('app:'.length);
     return this.#screens.get(id)?.package;
-  }
-
-  /** The package a component start resolves to when it names no activity (`monkey -p`). */
-  launcherActivityOf(pkg: string): string | undefined {
-    return this.#apps.find((a) => a.package === pkg)?.activity;
   }
 
   #apply(action: UiAction): void {

@@ -28,13 +28,17 @@ interface Running {
   end(how: Ending): void;
 }
 
-/** What AndroidJUnitRunner prints under `am instrument -w` when the one server test returns. */
+/** The test class AndroidJUnitRunner names when the server's one test starts. */
+const TEST_CLASS_LINE = `\n${UIA2_TEST_PACKAGE}.AppiumUiAutomator2Server:`;
+
+/** What `am instrument -w` prints after the class line when the server's test returns. */
 function junitSummary(started: number): string {
   const seconds = ((Date.now() - started) / 1000).toFixed(3);
-  return `\n${UIA2_TEST_PACKAGE}.AppiumUiAutomator2Server:.\n\nTime: ${seconds}\n\nOK (1 test)\n\n\n`;
+  return `.\n\nTime: ${seconds}\n\nOK (1 test)\n\n\n`;
 }
 
-const CRASHED = 'INSTRUMENTATION_RESULT: shortMsg=Process crashed.\nINSTRUMENTATION_CODE: 0\n';
+/** What it prints after the class line when the server's process is killed. */
+const CRASHED = '\nINSTRUMENTATION_RESULT: shortMsg=Process crashed.\nINSTRUMENTATION_CODE: 0\n';
 
 /**
  * Runs instrumentations (`am instrument`). The one modelled is the UiAutomator2 server's: its
@@ -51,7 +55,15 @@ export class InstrumentationRunner {
     this.#logger = logger.child({ component: 'lab-instrumentation' });
   }
 
-  async run(request: InstrumentRequest, signal: AbortSignal): Promise<CommandResult> {
+  /**
+   * `am instrument`; with `-w` it returns when the instrumentation ends. `stream`, when the
+   * caller reads output as it comes, gets the class line at once, as the real runner prints it.
+   */
+  async run(
+    request: InstrumentRequest,
+    signal: AbortSignal,
+    stream?: (data: string) => Promise<void>,
+  ): Promise<CommandResult> {
     const [testPackage = '', runner = ''] = request.component.split('/');
     const test = this.#os.packages.get(testPackage);
     const instrumentation = test?.instrumentation;
@@ -77,14 +89,17 @@ export class InstrumentationRunner {
     }
     const started = Date.now();
     const running = await this.#start(testPackage, targetPackage, request);
-    if (running === undefined) return { stdout: request.wait ? CRASHED : '', exitCode: 0 };
+    if (running === undefined)
+      return { stdout: request.wait ? TEST_CLASS_LINE + CRASHED : '', exitCode: 0 };
     if (!request.wait) return { exitCode: 0 };
+    if (stream !== undefined) await stream(TEST_CLASS_LINE);
     const onAbort = (): void => running.end('killed');
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) running.end('killed');
     const how = await running.ended;
     signal.removeEventListener('abort', onAbort);
-    return { stdout: how === 'finished' ? junitSummary(started) : CRASHED, exitCode: 0 };
+    const ending = how === 'finished' ? junitSummary(started) : CRASHED;
+    return { stdout: stream === undefined ? TEST_CLASS_LINE + ending : ending, exitCode: 0 };
   }
 
   async #start(
