@@ -45,13 +45,15 @@ export function registerSubmit(program: Command): void {
       action(async (image: string, flags: SubmitFlags) => {
         const { config } = cliRuntime();
         const resolved = await resolveImageArgument(image, config);
+        // A bad plan or consent name is refused before anything needs Redis.
+        const ui = await uiJobOptions(flags);
         const redisUrl = await requireRedis(config);
         const data = analysisJobData(resolved, {
           ...(flags.baseline ? { baselineRunId: flags.baseline } : {}),
           options: {
             perProvider: Number(flags.perProvider ?? 3),
             advanceHours: Number(flags.advanceHours ?? 80),
-            ...(await uiJobOptions(flags)),
+            ...ui,
           },
         });
         const queue = openAnalysisQueue(redisUrl, config.queuePrefix);

@@ -309,6 +309,9 @@ test('the real Appium UiAutomator2 driver drives the lab phone through real adb'
   assert.equal(await browser.getCurrentPackage(), 'com.example.notes');
   assert.equal(await browser.$('id=com.example.notes:id/empty').getText(), 'No notes yet');
   assert.equal(await browser.$('~Create a note').getText(), 'New note');
+  const search = browser.$('id=com.example.notes:id/search');
+  await search.setValue('milk');
+  assert.equal(await search.getText(), 'milk');
   await browser.back();
   assert.equal(await browser.getCurrentPackage(), 'com.android.launcher3');
 

@@ -163,6 +163,47 @@ test(
       ],
     );
     assert.equal((await appium.endpoint()).port, endpoint.port, 'the host server was reused');
+
+    // Appium dying mid-plan: a limitation with the steps so far, and the device left clean.
+    const doomed = new AppiumServer({
+      appiumHome: world.config.appiumHome,
+      androidHome: world.config.appiumAndroidHome,
+      adbServerPort: world.config.adbServerPort,
+      logDir: join(root, 'logs'),
+      logger,
+    });
+    t.after(() => doomed.stop());
+    let stopping: Promise<void> | undefined;
+    const cut = await driveUi({
+      device: running,
+      adb: world.adb,
+      appium: doomed,
+      plan: parsePlan(
+        {
+          version: 1,
+          name: 'cut-short',
+          advance: { texts: ['Next'] },
+          steps: [
+            { do: 'wait', seconds: 0 },
+            { do: 'wait', seconds: 1 },
+            { do: 'wait', seconds: 0 },
+          ],
+        },
+        'cut-short',
+      ),
+      runDir: join(root, 'run-3'),
+      packages: [],
+      logger,
+      announce: async () => {
+        stopping ??= doomed.stop();
+        await stopping;
+      },
+      onCleanup: () => undefined,
+    });
+    assert.match(cut.limitation ?? '', /^UI driving failed after 1 step, so later setup screens/);
+    assert.equal(cut.report?.steps.length, 1);
+    const left = await world.adb.run(['forward', '--list']);
+    assert.equal(left.stdout.trim(), '', `forwards left after Appium died: ${left.stdout}`);
     // The host's Appium stays up for the next job, and is gone once stopped.
     assert.equal((await findAppiumProcesses(endpoint.port)).length > 0, true);
     await appium.stop();

@@ -125,6 +125,18 @@ test('apps open from the launcher, monkey and am start, and back walks the stack
     (await sh(device, 'dumpsys activity activities')).stdout,
     /mResumedActivity: ActivityRecord\{\S+ u0 com\.example\.notes\/\.NotesActivity t\d+\}/,
   );
+  const search = findNodes(device.os.uiLayout(), 'id', 'search')[0];
+  const label = findNodes(device.os.uiLayout(), 'id', 'empty')[0];
+  assert.ok(search?.element !== undefined && label?.element !== undefined);
+  assert.equal(device.os.ui.type(search.element, 'milk'), true);
+  assert.equal(device.os.ui.type(label.element, 'nope'), false, 'only EditText takes text');
+  const dumped = await sh(device, 'uiautomator dump /sdcard/window_dump.xml');
+  assert.equal(dumped.stdout, 'UI hierchary dumped to: /sdcard/window_dump.xml\n');
+  const xml = (await device.fileSystem.read('/sdcard/window_dump.xml')).toString();
+  assert.match(
+    xml,
+    /<android\.widget\.EditText [^>]*text="milk" resource-id="com\.example\.notes:id\/search"/,
+  );
   await sh(device, 'input keyevent 4');
   assert.equal(device.os.ui.current().id, 'home');
 
@@ -135,8 +147,10 @@ test('apps open from the launcher, monkey and am start, and back walks the stack
   assert.equal(monkey.exitCode, 0);
   assert.match(monkey.stdout, /Events injected: 1/);
   assert.equal(device.os.ui.current().id, 'notes-main');
+  assert.match((await sh(device, 'pidof com.example.notes')).stdout, /^\d+\n$/);
   await sh(device, 'am force-stop com.example.notes');
   assert.equal(device.os.ui.current().id, 'home');
+  assert.equal((await sh(device, 'pidof com.example.notes')).exitCode, 1);
 
   const started = await sh(device, 'am start -W -n com.example.notes/.NotesActivity');
   assert.match(started.stdout, /Status: ok\n.*\nActivity: com\.example\.notes\/\.NotesActivity/);
@@ -206,7 +220,22 @@ test('locators select by id, text, class, content-desc, UiSelector and XPath', a
   assert.deepEqual(texts('-android uiautomator', 'new UiSelector().checkable(true)'), [
     'Share usage data',
   ]);
+  assert.deepEqual(
+    texts('-android uiautomator', 'new UiSelector().textMatches("(?i)NEXT|continue")'),
+    ['Next'],
+  );
+  assert.deepEqual(
+    texts(
+      '-android uiautomator',
+      'new UiScrollable(new UiSelector().scrollable(true)).scrollIntoView(new UiSelector().text("Next"))',
+    ),
+    ['Next'],
+  );
   assert.deepEqual(texts('xpath', '//*[@clickable="true"]'), ['Share usage data', 'Next']);
+  assert.deepEqual(texts('xpath', '//*[contains(@text, "usage data")]'), [
+    'Help improve this phone by sharing usage data.',
+    'Share usage data',
+  ]);
   assert.deepEqual(texts('xpath', '//android.widget.Button[@text="Missing"]'), []);
   assert.throws(() => findNodes(root, 'xpath', '//*['), { name: 'InvalidSelectorError' });
   assert.throws(() => findNodes(root, '-android uiautomator', 'new UiSelector().frob("x")'), {
@@ -236,6 +265,10 @@ test('pm installs the real UiAutomator2 server APKs from stdin and from a pushed
   await device.fileSystem.write('/data/local/tmp/test.apk', await readFile(TEST_APK), 0o100644, 0);
   assert.equal((await sh(device, 'pm install -r /data/local/tmp/test.apk')).stdout, 'Success\n');
 
+  assert.match(
+    (await sh(device, 'cmd package list packages --show-versioncode')).stdout,
+    /^package:io\.appium\.uiautomator2\.server versionCode:278$/m,
+  );
   const packages = (await sh(device, 'pm list packages')).stdout;
   assert.match(packages, /^package:io\.appium\.uiautomator2\.server$/m);
   assert.match(packages, /^package:io\.appium\.uiautomator2\.server\.test$/m);

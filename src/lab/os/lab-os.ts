@@ -120,9 +120,11 @@ export class LabOs {
     this.deviceIdle = new DeviceIdle(this.alarms);
     this.jobs = new JobScheduler(this.clock, this.runner, (pkg) => this.packages.get(pkg)?.uid);
     this.ui = new ScreenModel(options.image, this.settings);
-    this.ui.onChange((screen) =>
-      this.logger.debug({ screen: screen.id, activity: screen.activity }, 'screen shown'),
-    );
+    this.ui.onChange((screen) => {
+      // The app in the foreground has a process (`pidof`, `ps` and app-state queries see it).
+      this.pidOf(screen.package);
+      this.logger.debug({ screen: screen.id, activity: screen.activity }, 'screen shown');
+    });
     this.instrumentations = new InstrumentationRunner(this, options.logger);
     this.stagingDir = join(dirname(options.layout.dataLocalTmp), 'package-installs');
     this.events = new EventLog(

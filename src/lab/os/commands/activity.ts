@@ -1,6 +1,7 @@
 import type { LabOs } from '../lab-os.ts';
 import { fail, ok, type Command, type CommandResult } from '../shell/types.ts';
 import { DISPLAY } from '../ui/layout.ts';
+import { pageSource } from '../ui/page-source.ts';
 import { qualifyActivity, shortComponent } from '../ui/screens.ts';
 import { UIA2_SERVER_PACKAGE } from '../uia2/instrumentation.ts';
 
@@ -221,6 +222,20 @@ export const logcat: Command = async ({ args, os, signal, stream }) => {
     });
   }
   return ok(stream === undefined ? `${lines}\n` : '');
+};
+
+/** `uiautomator dump [file]`: the window hierarchy as XML into a device file. */
+export const uiautomator: Command = async ({ args, os }) => {
+  if (args[0] !== 'dump') return fail(`Unknown command: ${args[0] ?? ''}`, 1);
+  const file = args.slice(1).find((a) => !a.startsWith('-')) ?? '/sdcard/window_dump.xml';
+  await os.fs.write(
+    file,
+    Buffer.from(pageSource(os.uiLayout())),
+    0o100644,
+    Math.floor(Date.now() / 1000),
+  );
+  // Sic: the real tool's spelling.
+  return ok(`UI hierchary dumped to: ${file}\n`);
 };
 
 /** `export NAME=value` (adb's logcat wrapper sets ANDROID_LOG_TAGS): the lab shell has no env. */

@@ -52,6 +52,7 @@ export function createCommands(): ReadonlyMap<string, Command> {
     ['export', activity.exportCommand],
     ['exec', activity.exec],
     ['appops', activity.appops],
+    ['uiautomator', activity.uiautomator],
     ['ime', activity.ime],
     ['service', service],
   ]);

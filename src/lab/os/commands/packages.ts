@@ -5,8 +5,16 @@ import type { PackageInfo } from '../packages.ts';
 import { fail, ok, type Command, type CommandResult } from '../shell/types.ts';
 
 function listPackages(os: LabOs, args: string[]): CommandResult {
-  const flags = new Set(args.filter((a) => a.startsWith('-')).flatMap((a) => [...a.slice(1)]));
-  const filter = args.find((a) => !a.startsWith('-'));
+  const flags = new Set<string>();
+  const long = new Set<string>();
+  let filter: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--user' || arg === '--uid') i++;
+    else if (arg.startsWith('--')) long.add(arg);
+    else if (arg.startsWith('-')) for (const f of arg.slice(1)) flags.add(f);
+    else filter = arg;
+  }
   const rows = os.packages
     .all()
     .filter((p) => !flags.has('s') || p.system)
@@ -14,7 +22,7 @@ function listPackages(os: LabOs, args: string[]): CommandResult {
     .filter((p) => filter === undefined || p.name.includes(filter))
     .map(
       (p) =>
-        `package:${flags.has('f') ? `${p.apkPath}=` : ''}${p.name}${flags.has('U') ? ` uid:${p.uid}` : ''}\n`,
+        `package:${flags.has('f') ? `${p.apkPath}=` : ''}${p.name}${long.has('--show-versioncode') ? ` versionCode:${p.versionCode}` : ''}${flags.has('U') ? ` uid:${p.uid}` : ''}\n`,
     );
   return ok(rows.join(''));
 }

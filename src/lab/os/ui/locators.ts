@@ -10,9 +10,12 @@ export class InvalidSelectorError extends Error {
 
 type Predicate = (node: UiNode) => boolean;
 
+/** A Java regex as UiSelector's `*Matches` use it, whole-string; a leading `(?i)` is honoured. */
 function regex(pattern: string): RegExp {
+  const caseless = pattern.startsWith('(?i)');
+  const body = caseless ? pattern.slice('(?i)'.length) : pattern;
   try {
-    return new RegExp(`^(?:${pattern})$`, 's');
+    return new RegExp(`^(?:${body})$`, caseless ? 'si' : 's');
   } catch (error) {
     throw new InvalidSelectorError(`invalid regular expression ${JSON.stringify(pattern)}`, {
       cause: error,
@@ -83,9 +86,17 @@ function selectorPredicate(method: string, raw: string | undefined): Predicate {
   }
 }
 
-/** `new UiSelector().text("Next").className("android.widget.Button")`, optionally `.instance(n)`. */
+/**
+ * `new UiSelector().text("Next").className("android.widget.Button")`, optionally `.instance(n)`.
+ * `new UiScrollable(...).scrollIntoView(<UiSelector>)` selects what the inner selector does:
+ * every screen fits the display, so there is nothing to scroll.
+ */
 function uiSelector(nodes: UiNode[], selector: string): UiNode[] {
-  const body = selector.trim().replace(/;$/, '');
+  const scrollable =
+    /^(?:new\s+)?UiScrollable\(.*\)\.(?:scrollIntoView|getChildByText|getChildByDescription)\(\s*((?:new\s+)?UiSelector\(\).*?)\s*\)\s*;?$/s.exec(
+      selector.trim(),
+    );
+  const body = (scrollable?.[1] ?? selector).trim().replace(/;$/, '');
   const start = /^(?:new\s+)?UiSelector\(\)/.exec(body);
   if (!start) throw new InvalidSelectorError(`not a UiSelector expression: ${selector}`);
   const call = /\.(\w+)\(\s*(?:"((?:[^"\\]|\\.)*)"|(true|false|-?\d+))?\s*\)/y;

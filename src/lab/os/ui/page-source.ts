@@ -86,4 +86,3 @@ export function pageSource(root: UiNode): string {
   if (document.documentElement !== null) write(document.documentElement, 0);
   return `${lines.join('\n')}\n`;
 }
-

@@ -76,6 +76,8 @@ export class ScreenModel {
   readonly #settings: SettingsStore;
   readonly #setupScreen: string | undefined;
   readonly #checked = new Map<string, boolean>();
+  /** Text typed into editable elements, by `<screen>#<index>`. */
+  readonly #typed = new Map<string, string>();
   /** Screen ids, the top is shown; never empty. */
   #stack: string[] = [HOME_SCREEN];
   readonly #listeners = new Set<(screen: ShownScreen) => void>();
@@ -133,6 +135,7 @@ export class ScreenModel {
       title: screen.title,
       elements: screen.elements.map((element, index) => ({
         ...element,
+        ...(this.#typed.has(`${id}#${index}`) ? { text: this.#typed.get(`${id}#${index}`) } : {}),
         checked: this.#checked.get(`${id}#${index}`) ?? element.checked ?? false,
       })),
     };
@@ -157,6 +160,19 @@ export class ScreenModel {
     if (element.onClick !== undefined) actions.push(element.onClick);
     for (const action of actions) this.#apply(action);
     this.#notify();
+  }
+
+  /**
+   * Typing into element `index` of the current screen (`sendKeys`, `clear` with ""): only
+   * EditText elements take text; it replaces what they show until the phone stops.
+   */
+  type(index: number, text: string): boolean {
+    const screen = this.current();
+    const element = screen.elements[index];
+    if (element === undefined || !classNameOf(element).endsWith('EditText')) return false;
+    this.#typed.set(`${screen.id}#${index}`, text);
+    this.#notify();
+    return true;
   }
 
   /** The back key: the previous screen; the first setup screen and home stay where they are. */

@@ -98,8 +98,25 @@ export const SESSION_ROUTES: readonly Route[] = [
       return { x: b.left, y: b.top };
     },
   ],
-  // The screens have no editable text: typing is accepted and changes nothing.
-  ['POST', /^\/element\/([^/]+)\/(clear|value)$/, async (s, p) => (element(s, p), null)],
+  [
+    'POST',
+    /^\/element\/([^/]+)\/(clear|value)$/,
+    async (s, p, body) => {
+      const node = element(s, p);
+      const text =
+        p[1] === 'clear'
+          ? ''
+          : typeof body.text === 'string'
+            ? body.text
+            : Array.isArray(body.value)
+              ? body.value.join('')
+              : undefined;
+      if (text === undefined) throw invalidArgument('text or value is required');
+      // Only EditText takes text, as UiObject2.setText on another view does nothing.
+      if (node.element !== undefined) s.os.ui.type(node.element, text);
+      return null;
+    },
+  ],
   ['GET', /^\/source$/, async (s) => pageSource(s.os.uiLayout())],
   ['GET', /^\/screenshot$/, async (s) => (await s.os.screenshot()).toString('base64')],
   ['POST', /^\/back$/, async (s) => (s.os.ui.back(), null)],
