@@ -9,6 +9,8 @@ import {
   resolveImageArgument,
   type ResolvedImage,
 } from '../run/image-argument.ts';
+import { CanarytrapError } from '../errors.ts';
+import { decideConsents, planOfJob, type ExercisePlanInput } from '../ui/plan.ts';
 import { ApiError, isObject, readJsonBody } from './http-kit.ts';
 import { saveMultipartUpload, saveRawUpload, type SavedUpload } from './upload.ts';
 
@@ -54,7 +56,29 @@ export async function readSubmission(
     throw new ApiError(400, 'image-missing', 'choose a lab image or a file to upload');
   }
   const body = await readJsonBody(req);
-  return parseJsonSubmission(body);
+  const submission = parseJsonSubmission(body);
+  await checkExerciseOptions(submission.options);
+  return submission;
+}
+
+/**
+ * A plan and consent names are checked before anything is queued, as the CLI does: a consent
+ * the plan does not declare would otherwise run with its default and the comparison mean nothing.
+ */
+async function checkExerciseOptions(options: AnalysisOptions): Promise<void> {
+  if (options.plan === undefined && options.consents === undefined) return;
+  try {
+    decideConsents(await planOfJob(options.plan), options.consents);
+  } catch (error) {
+    if (error instanceof CanarytrapError) {
+      throw new ApiError(
+        400,
+        error.code,
+        error.hint ? `${error.message} (${error.hint})` : error.message,
+      );
+    }
+    throw error;
+  }
 }
 
 export function parseJsonSubmission(body: unknown): Submission {
@@ -100,6 +124,28 @@ function parseOptions(value: unknown): AnalysisOptions {
       throw new ApiError(400, 'body-invalid', `"options.${key}" must be a positive number`);
     }
     options[key] = n;
+  }
+  const { consents, plan } = value;
+  if (consents !== undefined) {
+    if (!isObject(consents)) {
+      throw new ApiError(400, 'body-invalid', '"options.consents" must be an object');
+    }
+    options.consents = {};
+    for (const [name, decision] of Object.entries(consents)) {
+      if (decision !== 'accept' && decision !== 'refuse') {
+        throw new ApiError(
+          400,
+          'body-invalid',
+          `"options.consents.${name}" must be "accept" or "refuse"`,
+        );
+      }
+      options.consents[name] = decision;
+    }
+  }
+  if (plan !== undefined) {
+    if (!isObject(plan))
+      throw new ApiError(400, 'body-invalid', '"options.plan" must be an object');
+    options.plan = plan as ExercisePlanInput;
   }
   return options;
 }

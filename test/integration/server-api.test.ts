@@ -166,6 +166,25 @@ test('bad submissions get a clear 4xx and nothing is queued', async () => {
   assert.equal(both.status, 400);
   await errorOf(both);
 
+  const unknownConsent = await postJson('/api/runs', {
+    lab: 'xiaomi-2021',
+    options: { consents: { 'experince-programme': 'refuse' } },
+  });
+  assert.equal(unknownConsent.status, 400, 'a consent the plan does not declare');
+  assert.equal((await errorOf(unknownConsent)).code, 'consent-unknown');
+  const badDecision = await postJson('/api/runs', {
+    lab: 'xiaomi-2021',
+    options: { consents: { 'experience-programme': 'maybe' } },
+  });
+  assert.equal(badDecision.status, 400);
+  assert.equal((await errorOf(badDecision)).code, 'body-invalid');
+  const badPlan = await postJson('/api/runs', {
+    lab: 'xiaomi-2021',
+    options: { plan: { steps: [{ do: 'dance' }] } },
+  });
+  assert.equal(badPlan.status, 400);
+  assert.equal((await errorOf(badPlan)).code, 'plan-invalid');
+
   const unknownRun = await api('/api/runs/r-nope/report');
   assert.equal(unknownRun.status, 404);
   await errorOf(unknownRun);
