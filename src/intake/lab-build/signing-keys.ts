@@ -26,7 +26,8 @@ export async function generateSigningKeys(dir: string, timeoutMs: number): Promi
   return { platform, vendor };
 }
 
-async function generateKey(
+/** One fresh key (P-256) in a PKCS#12 keystore under `dir`. */
+export async function generateKey(
   dir: string,
   alias: string,
   dname: string,

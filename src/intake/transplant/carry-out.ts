@@ -20,12 +20,14 @@ import { makeExt4, rdumpExt4 } from '../ext4.ts';
 import type { IndicatorRules } from '../indicators.ts';
 import { describeEntry, intakeImage } from '../intake.ts';
 import { buildLabImage } from '../lab-build/build-lab-image.ts';
+import { generateKey, type SigningKey } from '../lab-build/signing-keys.ts';
 import { openPartition, type PartitionReader } from '../partition/reader.ts';
 import type { EmulatorHost } from '../run-plan.ts';
 import type { ImageStore } from '../store.ts';
 import type { StoredImage } from '../types.ts';
 import { allowListXml } from './allow-list.ts';
 import { mergeLabImages } from './lab-merge.ts';
+import { dropSharedUserId } from './resign.ts';
 import type {
   BaseCandidate,
   BaseCatalogue,
@@ -35,7 +37,7 @@ import type {
 } from './types.ts';
 
 /** Bump when the built image changes for the same vendor image and base. */
-export const TRANSPLANT_BUILDER_VERSION = 1;
+export const TRANSPLANT_BUILDER_VERSION = 2;
 
 export interface CarryOutOptions {
   /** The catalogue the plan was made from; the base is found in it again by name. */
@@ -141,8 +143,24 @@ export async function carryOutTransplant(
     );
     const vendorPrefix = await partitionSystemPrefix(vendorPartition);
     const libProblems: string[] = [];
-    for (const move of plan.moves) {
+    let key: SigningKey | undefined;
+    for (const [index, move] of plan.moves.entries()) {
       const abis = await copyApp(vendorPartition, vendorPrefix, move, tree, prefix);
+      if (move.resign) {
+        key ??= await generateKey(
+          await mkdirIn(scratch, 'key'),
+          'transplant',
+          'CN=canarytrap transplant, O=canarytrap',
+          timeoutMs,
+        );
+        await dropSharedUserId(
+          join(tree, prefix, move.to.slice('/system/'.length)),
+          move.package,
+          key,
+          join(scratch, `resign-${index}`),
+          timeoutMs,
+        );
+      }
       const foreign = abis.filter((abi) => !runsOn(abi, plan.base.abi));
       if (plan.base.kind === 'sdk' && foreign.length > 0) {
         libProblems.push(

@@ -157,6 +157,7 @@ function planMoves(
       from: app.path,
       to: `${dir}/${posix.basename(app.path)}`,
       placement,
+      resign: app.systemUid,
       privilegedPermissions:
         placement === 'priv-app'
           ? app.permissions.filter((p) => p.protection === 'privileged').map((p) => p.name)
@@ -202,9 +203,7 @@ function losses(app: InventoryApp, base: TransplantBase): string[] {
   }
   if (app.systemUid) {
     found.push(
-      base.kind === 'lab'
-        ? `it runs as android.uid.system on the vendor's firmware; on ${base.name} it runs under its own uid instead (the shared user belongs to the base's platform key)`
-        : `it declares sharedUserId android.uid.system, which only the base's platform key may join: Android's package manager refuses to install it on ${base.name} while its manifest declares that shared user, so its behaviour is not observed`,
+      `it runs as android.uid.system on the vendor's firmware, a shared user only the platform key of ${base.name} may join: its manifest's sharedUserId is removed and it is re-signed with a key made for the transplant, so it runs under a uid of its own and a check of its own signature sees another certificate`,
     );
   }
   return found;

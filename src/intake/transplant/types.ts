@@ -44,6 +44,11 @@ export interface TransplantMove {
   to: string;
   /** Kept from the vendor image: priv-app stays priv-app, app stays app. */
   placement: 'priv-app' | 'app';
+  /**
+   * It declares sharedUserId android.uid.system, which only the base's platform key may join:
+   * its manifest loses that attribute and it is re-signed with a key made for the transplant.
+   */
+  resign: boolean;
   /** Privileged permissions it requests: the allow-list grants them (priv-app only). */
   privilegedPermissions: string[];
   /** What it cannot keep on a foreign base, one sentence each; empty when nothing is known. */
