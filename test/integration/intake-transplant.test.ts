@@ -99,7 +99,9 @@ test('an erofs vendor image is planned onto the lab base of its API level', () =
   const fota = t.moves.find((m) => m.package === 'com.zeno.fota');
   assert.ok(fota?.losses.some((l) => /loses the platform signature/.test(l)));
   assert.ok(fota?.losses.some((l) => /android\.uid\.system/.test(l)));
+  assert.equal(fota?.resign, true, 'the system-uid app is rewritten and re-signed');
   assert.deepEqual(t.moves.find((m) => m.package === 'com.zeno.analytics')?.losses, []);
+  assert.equal(t.moves.find((m) => m.package === 'com.zeno.analytics')?.resign, false);
   assert.ok(t.limitations.some((l) => l.startsWith('com.zeno.fota: ') && /platform/.test(l)));
 });
 
@@ -131,7 +133,6 @@ test('carrying it out builds an ext4 image holding the APKs, the allow-list and 
   );
   assert.match(xml ?? '', /^<\?xml version="1.0" encoding="utf-8"\?>\n<permissions>\n/);
 
-  // The same APK bytes as on the vendor image: its signer is unchanged.
   const byPackage = new Map(image.inventory.apps.map((a) => [a.package, a]));
   for (const move of vendor.inventory.runPlan.transplant?.moves ?? []) {
     const app = byPackage.get(move.package);
@@ -139,7 +140,19 @@ test('carrying it out builds an ext4 image holding the APKs, the allow-list and 
     assert.equal(app.path, move.to);
     assert.deepEqual(app.problems, []);
     const original = vendor.inventory.apps.find((a) => a.package === move.package);
-    assert.equal(app.signingCertSha256, original?.signingCertSha256);
+    if (move.resign) {
+      // Its manifest without sharedUserId, under a key of the transplant: it still verifies.
+      assert.equal(original?.sharedUserId, 'android.uid.system');
+      assert.equal(app.sharedUserId, undefined);
+      assert.equal(app.systemUid, false);
+      assert.match(app.signingCertSha256 ?? '', /^[0-9a-f]{64}$/);
+      assert.notEqual(app.signingCertSha256, original?.signingCertSha256);
+      assert.deepEqual(app.permissions, original?.permissions, 'the rest of the manifest is kept');
+      assert.deepEqual(app.bootReceivers, original?.bootReceivers);
+      assert.equal(app.versionName, original?.versionName);
+    } else {
+      assert.equal(app.signingCertSha256, original?.signingCertSha256, 'the same APK bytes');
+    }
     assert.ok((await ext4(image.systemImagePath, move.to.slice('/system'.length)))?.length);
   }
   assert.ok(byPackage.has('com.android.settings'), "the base's own apps are kept");
@@ -246,7 +259,7 @@ test('a real vendor image moves onto an emulator system image of its API level',
   assert.equal(plan.mode, 'transplant', plan.reason);
   assert.equal(plan.transplant?.base.launcher, 'sdk-emulator');
   const fota = plan.transplant?.moves.find((m) => m.package === 'com.zeno.fota');
-  assert.ok(fota?.losses.some((l) => /refuses to install it/.test(l)));
+  assert.ok(fota?.losses.some((l) => /re-signed with a key made for the transplant/.test(l)));
   assert.ok(
     plan.transplant?.limitations.some((l) => /arm64-v8a.*do not load on the x86_64/.test(l)),
   );
@@ -277,6 +290,13 @@ test('a real vendor image moves onto an emulator system image of its API level',
     outcome.limitations.join('\n'),
   );
   assert.ok(await ext4(image.systemImagePath, '/etc/permissions/privapp-permissions-zeno.xml'));
+  const builtFota = image.inventory.apps.find((a) => a.package === 'com.zeno.fota');
+  assert.equal(
+    builtFota?.sharedUserId,
+    undefined,
+    'installable on the base: no system shared user',
+  );
+  assert.deepEqual(builtFota?.problems, []);
 });
 
 /** The system.img of a built lab image, as a file of its own. */

@@ -174,7 +174,9 @@ test(
       async () =>
         adups.capture
           .flows()
-          .find((f) => f.request !== undefined && f.destination.host.endsWith('.adups.com')),
+          .find(
+            (f) => f.request !== undefined && (f.destination.host ?? '').endsWith('.adups.com'),
+          ),
       40_000,
     );
     assert.equal(fota.protocol, 'https');
