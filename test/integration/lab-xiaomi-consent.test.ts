@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,6 +13,7 @@ import { resolveImageArgument } from '../../src/cli/image-argument.ts';
 import { correlate, type Leak } from '../../src/correlate/index.ts';
 import type { RunningDevice } from '../../src/device/device.ts';
 import { LabPhoneLauncher } from '../../src/device/lab-phone/launcher.ts';
+import { prepareDevice } from '../../src/device/prepare.ts';
 import { pullDeviceEvents } from '../../src/instrument/device-events.ts';
 import type { EventOf, InstrumentationEvent } from '../../src/instrument/events.ts';
 import { ImageStore, intakeImage } from '../../src/intake/index.ts';
@@ -23,7 +24,6 @@ import { startPipelineEnv } from '../support/pipeline-env.ts';
 const ANALYTICS_HOST = 'sa.api.intl.miui.com';
 const BLOCKLIST_HOST = 'api.sec.miui.com';
 const SMS_SERVICE_NUMBER = '+447700900465';
-const CACERTS = '/system/etc/security/cacerts';
 const logger = silentLogger();
 
 function flowsTo(capture: CaptureSession, host: string): Flow[] {
@@ -37,27 +37,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: n
     if (found !== undefined) return found;
     if (Date.now() > deadline) assert.fail(`${what} did not happen within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
-
-/**
- * The run CA into the system store the way Android 9 and earlier take it (remount, copy).
- * prepareDevice takes the tmpfs route for API 29+, which needs `mount -t tmpfs`, globbing and
- * chcon from the device shell; the lab phone's shell has none of them yet, and this test is
- * about the behaviours, not the CA install.
- */
-async function installRunCa(device: RunningDevice, capture: CaptureSession): Promise<void> {
-  await device.root();
-  const local = await mkdtemp(join(tmpdir(), 'lab-xiaomi-ca-'));
-  try {
-    const name = `${capture.caSubjectHashOld}.0`;
-    await writeFile(join(local, name), capture.caCertificatePem);
-    await device.shell('mount -o rw,remount /system');
-    await device.shell(`mkdir -p ${CACERTS}`);
-    await device.push(join(local, name), `${CACERTS}/${name}`);
-    await device.shell(`chmod 644 ${CACERTS}/${name}`);
-  } finally {
-    await rm(local, { recursive: true, force: true });
   }
 }
 
@@ -104,7 +83,13 @@ test(
       logger,
     });
     up.device = device;
-    await installRunCa(device, capture);
+    // The production CA install: on API 30 it is the tmpfs route over the system CA directory.
+    const installed = await prepareDevice(device, {
+      caCertificatePem: capture.caCertificatePem,
+      caSubjectHashOld: capture.caSubjectHashOld,
+      logger,
+    });
+    assert.match(installed, /\(tmpfs\)$/);
     await plantCanaries(device, canaries.plan, logger);
     const events = async (): Promise<InstrumentationEvent[]> =>
       (await pullDeviceEvents(device, join(root, 'events.jsonl'), logger)).events;

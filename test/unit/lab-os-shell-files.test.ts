@@ -273,3 +273,14 @@ test('the base CA files are named by their subject_hash_old and hold the PEM the
     assert.equal(`${subjectHashOld(pem)}.0`, name);
   }
 });
+
+test('from Android 10 /system refuses a read-write remount, as a dm-verity root does', async (t) => {
+  const android11 = runner(await makeLabDevice(t, { image: 'xiaomi-2021' }));
+  const refused = await android11('mount -o rw,remount /system', true);
+  assert.equal(refused.exitCode, 1);
+  assert.match(refused.stderr, /Read-only file system/);
+  const write = await android11(`touch ${CACERTS}/x.0`, true);
+  assert.notEqual(write.exitCode, 0, '/system stays read-only');
+  const android6 = runner(await makeLabDevice(t, { image: 'adups-2016' }));
+  assert.equal((await android6('mount -o rw,remount /system', true)).exitCode, 0);
+});

@@ -47,6 +47,11 @@ export const mount: Command = async ({ args, os, root }) => {
     if (!root) return fail('mount: Permission denied');
     if (target !== '/' && target !== '/system')
       return fail(`mount: '${target ?? ''}' not in /proc/mounts`);
+    // From Android 10 /system is a dm-verity protected root: an emulator started without
+    // -writable-system refuses the remount, which is why prepare uses a tmpfs there.
+    if (options.includes('rw') && os.image.build.sdk >= 29) {
+      return fail(`mount: '/dev/block/dm-0'->'${target}': Read-only file system`);
+    }
     if (options.includes('rw')) os.systemWritable = true;
     else if (options.includes('ro')) os.systemWritable = false;
     return ok();
