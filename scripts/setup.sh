@@ -18,10 +18,10 @@ want apksigner apksigner
 want smali smali
 want keytool openjdk-17-jre-headless
 want zip zip
+want mkfs.erofs erofs-utils
 [ -f /usr/share/android-framework-res/framework-res.apk ] || need_debs+=(android-framework-res)
 if [ "$purpose" = test ]; then
   want tshark tshark
-  want mkfs.erofs erofs-utils
   want chromium chromium
   want openssl openssl
 fi

@@ -30,7 +30,8 @@ test('doctor without an Android SDK exits 5 and says, per missing piece, what it
   assert.equal(line('frida-server'), '✗ frida-server: CANARYTRAP_FRIDA_SERVER_DIR is not set');
   assert.match(line('adb') ?? '', /^✓ adb: Android Debug Bridge version \d/);
   assert.match(line('Redis') ?? '', /^✓ Redis: no URL configured; redis-server [\d.]+ on PATH/);
-  assert.match(line('intake tools') ?? '', /^✓ intake tools: mke2fs, debugfs/);
+  assert.match(line('intake tools') ?? '', /^✓ intake tools: mke2fs, (.+, )?debugfs, /);
+  assert.match(line('Appium') ?? '', /^✓ Appium: UiAutomator2 driver in \/.+\.appium$/);
   // Every ✗ line is followed by what the piece is and how to get it.
   lines.forEach((text, index) => {
     if (!text.startsWith('✗')) return;
@@ -85,4 +86,16 @@ test('doctor finds the emulator, lists system images, frida-server per ABI, and 
   );
   assert.equal(line('frida-server'), `✓ frida-server: frida-server-x86_64 in ${frida}`);
   assert.match(line('Redis') ?? '', new RegExp(`^✗ Redis: ${deadRedis} does not answer: `));
+});
+
+test('doctor names a missing UiAutomator2 driver and how to install it', async (t) => {
+  const emptyHome = await mkdtemp(join(tmpdir(), 'device-doctor-appium-'));
+  t.after(() => rm(emptyHome, { recursive: true, force: true }));
+  const { lines, line } = await doctor(t, { CANARYTRAP_APPIUM_HOME: emptyHome });
+  assert.equal(
+    line('Appium'),
+    `✗ Appium: the Appium home ${emptyHome} holds no UiAutomator2 driver`,
+  );
+  const at = lines.indexOf(line('Appium') ?? '');
+  assert.match(lines[at + 2] ?? '', /get it: .*scripts\/setup\.sh/);
 });

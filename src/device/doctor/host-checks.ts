@@ -3,6 +3,8 @@ import { Redis } from 'ioredis';
 import { readdir } from 'node:fs/promises';
 import { loadFrida } from '../../instrument/frida-loader.ts';
 import { TOOL_PACKAGES, type ToolName } from '../../intake/tools.ts';
+import { APPIUM_ENTRY, checkAppiumInstall } from '../../ui/appium-home.ts';
+import { CanarytrapError } from '../../errors.ts';
 import { missing, present, type CheckResult } from './check.ts';
 
 /** frida's release names for each Android ABI. */
@@ -137,4 +139,23 @@ export async function checkIntakeTools(): Promise<CheckResult> {
     'the Debian programs intake uses to unpack, inspect and re-sign images',
     `apt-get install -y ${packages.join(' ')}`,
   );
+}
+
+/** Appium and its UiAutomator2 driver, which drive setup wizards, consents and apps (Android 8.0+). */
+export async function checkAppium(
+  appiumHome: string,
+  appiumEntry = APPIUM_ENTRY,
+): Promise<CheckResult> {
+  try {
+    await checkAppiumInstall(appiumEntry, appiumHome);
+  } catch (error) {
+    if (!(error instanceof CanarytrapError)) throw error;
+    return missing(
+      'Appium',
+      error.message,
+      'Appium with its UiAutomator2 driver, which taps through setup wizards and consents and opens apps (images of Android 8.0 and later); without it runs go on undriven',
+      error.hint ?? 'bash scripts/setup.sh',
+    );
+  }
+  return present('Appium', `UiAutomator2 driver in ${appiumHome}`);
 }

@@ -9,6 +9,7 @@ import {
 } from './android-checks.ts';
 import type { CheckResult } from './check.ts';
 import {
+  checkAppium,
   checkFridaModule,
   checkFridaServers,
   checkIntakeTools,
@@ -45,5 +46,6 @@ export async function runDoctor(
     checkFridaModule(),
     checkRedis(config.redisUrl),
     checkIntakeTools(),
+    checkAppium(config.appiumHome),
   ]);
 }
