@@ -13,7 +13,7 @@ import {
 } from '../src/queue/cancel.ts';
 import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from '../src/queue/job-data.ts';
 import type { AppiumServer } from '../src/ui/index.ts';
-import { STAGES } from '../src/queue/names.ts';
+import { STAGES, type StageName } from '../src/queue/names.ts';
 import { RUN_FILES, writeJsonAtomic, type RunRecord } from '../src/run/run-dir.ts';
 import { Teardown } from '../src/run/teardown.ts';
 import type { RunContext, StageDefinition } from './context.ts';
@@ -36,6 +36,16 @@ export const PIPELINE: readonly StageDefinition[] = [
   { name: 'correlate', run: correlateStage },
   { name: 'report', run: reportStage },
 ];
+
+/** The stages that need a running device; an image that cannot run skips them. */
+const DEVICE_STAGES: ReadonlySet<StageName> = new Set([
+  'boot',
+  'prepare',
+  'plant',
+  'exercise',
+  'collect',
+  'correlate',
+]);
 
 export interface AnalysisDeps {
   config: Config;
@@ -87,6 +97,26 @@ export async function processAnalysis(
         ...(context.device ? { device: context.device.serial } : {}),
       });
       const startedAt = Date.now();
+      if (context.staticOnly !== undefined && DEVICE_STAGES.has(stage.name)) {
+        const note = `skipped: the image cannot run dynamically (${context.staticOnly})`;
+        context.stages.push({
+          name: stage.name,
+          startedAt,
+          finishedAt: startedAt,
+          status: 'skipped',
+          note,
+        });
+        await context.publish({
+          type: 'stage',
+          stage: stage.name,
+          index,
+          total: STAGES.length,
+          status: 'skipped',
+          message: note,
+          at: startedAt,
+        });
+        continue;
+      }
       await context.publish({
         type: 'stage',
         stage: stage.name,

@@ -41,6 +41,11 @@ export interface RunContext {
   flows: Flow[];
   events: InstrumentationEvent[];
   leaks: Leak[];
+  /**
+   * Set by intake when the image cannot run dynamically (the plan says static-only): the device
+   * stages are skipped with this reason and the report carries the static findings.
+   */
+  staticOnly?: string;
   /** What the run could not observe, one sentence each. */
   limitations: string[];
   stages: StageRecord[];

@@ -14,20 +14,6 @@ export async function bootStage(context: RunContext): Promise<string> {
     runId: context.data.runId,
     perProvider: context.data.options.perProvider ?? 3,
   });
-  const plan = image.inventory.runPlan;
-  // A launcher the user named is tried whatever the plan says; its own error then tells why.
-  const forced = context.data.options.launcher !== undefined || context.config.launcher !== 'auto';
-  if (plan.mode === 'static-only' && !forced) {
-    throw new CanarytrapError(
-      'image-not-runnable',
-      `the image cannot run dynamically: ${plan.reason}`,
-      {
-        permanent: true,
-        expected: true,
-        hint: "its static findings are in the run's inventory.json and in `canarytrap inspect`",
-      },
-    );
-  }
   // A transplant boots the image built from the base, not the submitted one.
   const target = context.bootImage ?? image;
   const launcher = chooseLauncher(target, context);

@@ -41,6 +41,14 @@ export async function intakeStage(context: RunContext): Promise<string> {
     );
     note += `; ${carried.outcome.moved.length} vendor apps moved onto ${base}`;
   }
+  const plan = image.inventory.runPlan;
+  // A launcher the user named is tried whatever the plan says; its own error then tells why.
+  const forced = context.data.options.launcher !== undefined || context.config.launcher !== 'auto';
+  if (plan.mode === 'static-only' && !forced) {
+    context.staticOnly = plan.reason;
+    context.limitations.push(`not run dynamically: ${plan.reason}`);
+    note += '; static findings only (the image cannot run dynamically)';
+  }
   await writeJsonAtomic(join(context.runDir, RUN_FILES.inventory), context.image.inventory);
   return note;
 }

@@ -17,7 +17,13 @@ export async function reportStage(context: RunContext): Promise<string> {
 }
 
 export function assembleReport(context: RunContext): Report {
-  const { image, canaries } = context;
+  const { image } = context;
+  // A static-only run planted nothing: its report holds the inventory and says why.
+  const canaries =
+    context.canaries?.set ??
+    (context.staticOnly !== undefined
+      ? { version: 1 as const, runId: context.data.runId, canaries: [] }
+      : undefined);
   if (!image || !canaries)
     throw new CanarytrapError('stage-order', 'report needs intake and plant first');
   const meta = image.metadata;
@@ -40,7 +46,7 @@ export function assembleReport(context: RunContext): Report {
       launcher: context.device?.launcher ?? 'lab-phone',
       ...(context.data.baselineRunId ? { baselineRunId: context.data.baselineRunId } : {}),
     },
-    canaries: canaries.set,
+    canaries,
     leaks: context.leaks,
     flows: context.flows,
     stages: context.stages,

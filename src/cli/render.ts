@@ -16,6 +16,7 @@ export function progressLine(progress: AnalysisProgress): string {
   const step = `[${progress.index + 1}/${progress.total}] ${progress.stage}`;
   if (progress.status === 'started') return `${step} …`;
   if (progress.status === 'failed') return `${step} FAILED: ${progress.message ?? ''}`;
+  if (progress.status === 'skipped') return `${step} skipped: ${progress.message ?? ''}`;
   return `${step} done${progress.message ? `: ${progress.message}` : ''}`;
 }
 

@@ -36,7 +36,8 @@ export type AnalysisProgress =
       stage: StageName;
       index: number;
       total: number;
-      status: 'started' | 'done' | 'failed';
+      /** `skipped`: a device stage of an image that cannot run dynamically. */
+      status: 'started' | 'done' | 'failed' | 'skipped';
       message?: string;
       at: number;
     }

@@ -38,6 +38,14 @@ export function decideVerdict(
       summary: `No leak found, but the run did not finish: ${failed} failed`,
     };
   }
+  // Skipped device stages: the image never ran, so "no leaks" would claim what nobody saw.
+  const skipped = stages.filter((stage) => stage.status === 'skipped');
+  if (skipped.some((stage) => stage.name === 'boot')) {
+    return {
+      status: 'incomplete',
+      summary: `Not run dynamically, so no traffic was observed; the static findings are in the inventory (${skipped.map((s) => s.name).join(', ')} skipped)`,
+    };
+  }
   return {
     status: 'no-leaks',
     summary: `No canary left the device in ${plural(totals.flows, 'captured flow')} to ${plural(destinationCount, 'host')}`,

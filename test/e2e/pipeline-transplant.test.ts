@@ -136,7 +136,7 @@ test(
 );
 
 test(
-  'a vendor image of an API level without a base fails at boot with the reason; its static findings are kept',
+  'a vendor image of an API level without a base runs static-only: device stages skipped with the reason, a report of its static findings',
   { timeout: 120_000 },
   async () => {
     const json = JSON.parse(await readFile('images/lab/zeno-2019-erofs.json', 'utf8')) as {
@@ -148,12 +148,30 @@ test(
       JSON.stringify({ ...json, name: 'zeno-api27', build: { ...json.build, sdk: 27 } }),
     );
     const built = await buildLabImage(path, join(world.config.dataRoot, 'built'));
-    const { runId, reason } = await analyse(built.zipPath, 'failed');
-    assert.match(reason, /cannot run dynamically: .*no lab base image of API 27/);
-    const inventory = JSON.parse(
-      await readFile(join(runDirFor(world.config.dataRoot, runId), 'inventory.json'), 'utf8'),
-    ) as ImageInventory;
+    const { runId, progress } = await analyse(built.zipPath);
+    const skipped = progress.filter(
+      (p): p is Extract<AnalysisProgress, { type: 'stage' }> =>
+        p.type === 'stage' && p.status === 'skipped',
+    );
+    assert.deepEqual(
+      skipped.map((p) => p.stage),
+      ['boot', 'prepare', 'plant', 'exercise', 'collect', 'correlate'],
+    );
+    assert.match(skipped[0]?.message ?? '', /cannot run dynamically .*no lab base image of API 27/);
+    const report = await loadReport(world.config, runId);
+    assert.equal(report.verdict.status, 'incomplete');
+    assert.match(report.verdict.summary, /^Not run dynamically/);
+    assert.ok(
+      report.limitations.some((l) => /^not run dynamically: .*API 27/.test(l)),
+      report.limitations.join('\n'),
+    );
+    const inventory = report.inventory as ImageInventory;
     assert.equal(inventory.runPlan.mode, 'static-only');
     assert.ok(inventory.findings.some((f) => f.package === 'com.zeno.fota'));
+    assert.equal(report.leaks.length, 0);
+    assert.ok(
+      !progress.some((p) => p.type === 'stage' && p.stage === 'boot' && p.status === 'started'),
+      'no device is started for an image that cannot run',
+    );
   },
 );

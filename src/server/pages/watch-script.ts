@@ -16,7 +16,7 @@ export const WATCH_SCRIPT = `'use strict';
   function onStage(p) {
     var li = document.getElementById('stage-' + p.stage);
     if (!li) return;
-    var order = { pending: 0, started: 1, done: 2, failed: 2 };
+    var order = { pending: 0, started: 1, done: 2, failed: 2, skipped: 2 };
     var current = li.getAttribute('data-status') || 'pending';
     if (order[p.status] < order[current]) return;
     li.setAttribute('data-status', p.status);
