@@ -46,7 +46,8 @@ async function analyse(
     runId,
     imagePath: resolved.path,
     imageLabel: image,
-    options: {},
+    // Half a day of device time: the boot upload this file looks for is due long before.
+    options: { advanceHours: 12, stepHours: 12 },
   });
   await queue.close();
   const progress: AnalysisProgress[] = [];
