@@ -1,7 +1,7 @@
 import { CanarytrapError } from '../../src/errors.ts';
 import { advanceDeviceTime } from '../../src/triggers/advance.ts';
 import { waitForQuiet } from '../../src/capture/quiet.ts';
-import { appiumServerFor, driveUi, planOfJob } from '../../src/ui/index.ts';
+import { appiumServerFor, driveUi, planForRun } from '../../src/ui/index.ts';
 import type { RunContext } from '../context.ts';
 
 /**
@@ -17,7 +17,7 @@ export async function exerciseStage(context: RunContext): Promise<string> {
     device,
     adb: context.adb,
     appium: context.appium ?? runAppium(context),
-    plan: await planOfJob(context.data.options.plan),
+    plan: await planForRun(context.data.options.plan, context.data.imageLabel),
     ...(context.data.options.consents ? { consents: context.data.options.consents } : {}),
     runDir,
     packages: [...packages],

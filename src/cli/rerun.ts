@@ -47,7 +47,10 @@ export function registerRerun(program: Command): void {
         let runId: string;
         try {
           const data = await rerunJobData(queue, config, baseRunId, resolved);
-          data.options = { ...data.options, ...(await uiJobOptions(flags, data.options)) };
+          data.options = {
+            ...data.options,
+            ...(await uiJobOptions(flags, data.imageLabel, data.options)),
+          };
           await enqueueAnalysis(queue, data);
           runId = data.runId;
         } finally {

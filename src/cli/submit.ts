@@ -46,7 +46,7 @@ export function registerSubmit(program: Command): void {
         const { config } = cliRuntime();
         const resolved = await resolveImageArgument(image, config);
         // A bad plan or consent name is refused before anything needs Redis.
-        const ui = await uiJobOptions(flags);
+        const ui = await uiJobOptions(flags, resolved.label);
         const redisUrl = await requireRedis(config);
         const data = analysisJobData(resolved, {
           ...(flags.baseline ? { baselineRunId: flags.baseline } : {}),

@@ -10,7 +10,7 @@ import {
   type ResolvedImage,
 } from '../run/image-argument.ts';
 import { CanarytrapError } from '../errors.ts';
-import { decideConsents, planOfJob, type ExercisePlanInput } from '../ui/plan.ts';
+import { decideConsents, planForRun, type ExercisePlanInput } from '../ui/plan.ts';
 import { ApiError, isObject, readJsonBody } from './http-kit.ts';
 import { saveMultipartUpload, saveRawUpload, type SavedUpload } from './upload.ts';
 
@@ -57,7 +57,8 @@ export async function readSubmission(
   }
   const body = await readJsonBody(req);
   const submission = parseJsonSubmission(body);
-  await checkExerciseOptions(submission.options);
+  const label = 'lab' in submission.source ? submission.source.lab : '';
+  await checkExerciseOptions(submission.options, label);
   return submission;
 }
 
@@ -65,10 +66,10 @@ export async function readSubmission(
  * A plan and consent names are checked before anything is queued, as the CLI does: a consent
  * the plan does not declare would otherwise run with its default and the comparison mean nothing.
  */
-async function checkExerciseOptions(options: AnalysisOptions): Promise<void> {
+async function checkExerciseOptions(options: AnalysisOptions, imageLabel: string): Promise<void> {
   if (options.plan === undefined && options.consents === undefined) return;
   try {
-    decideConsents(await planOfJob(options.plan), options.consents);
+    decideConsents(await planForRun(options.plan, imageLabel), options.consents);
   } catch (error) {
     if (error instanceof CanarytrapError) {
       throw new ApiError(

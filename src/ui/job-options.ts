@@ -1,5 +1,5 @@
 import type { AnalysisOptions } from '../queue/job-data.ts';
-import { decideConsents, loadPlan, parseConsentArgument, planOfJob } from './plan.ts';
+import { decideConsents, loadPlan, parseConsentArgument, planForRun } from './plan.ts';
 
 export interface UiFlags {
   /** `name=accept|refuse`, repeatable. */
@@ -15,9 +15,10 @@ export interface UiFlags {
  */
 export async function uiJobOptions(
   flags: UiFlags,
+  imageLabel: string,
   base: AnalysisOptions = {},
 ): Promise<Pick<AnalysisOptions, 'consents' | 'plan'>> {
-  const plan = flags.plan ? await loadPlan(flags.plan) : await planOfJob(base.plan);
+  const plan = flags.plan ? await loadPlan(flags.plan) : await planForRun(base.plan, imageLabel);
   const consents = {
     ...base.consents,
     ...Object.fromEntries((flags.consent ?? []).map(parseConsentArgument)),

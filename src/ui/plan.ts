@@ -3,14 +3,16 @@
  * consents it knows (how to find each and its default decision) and lists steps; a job can
  * override consent decisions, so the same plan runs twice with one consent flipped.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
 
-export const DEFAULT_PLAN_PATH = fileURLToPath(
-  new URL('../../images/plans/default.json', import.meta.url),
-);
+/** Plans shipped with canarytrap: `default.json`, and `<image name>.json` for an image of its own. */
+export const PLANS_DIR = fileURLToPath(new URL('../../images/plans/', import.meta.url));
+
+export const DEFAULT_PLAN_PATH = join(PLANS_DIR, 'default.json');
 
 /** How to find an element: any of these resource ids, else any of these texts. */
 const locatorSchema = z
@@ -142,6 +144,28 @@ export async function loadPlan(path: string = DEFAULT_PLAN_PATH): Promise<Exerci
 /** The plan a job carries (validated again: job data crosses process boundaries), else the default. */
 export async function planOfJob(plan: unknown): Promise<ExercisePlan> {
   return plan === undefined ? loadPlan() : parsePlan(plan, 'of this job');
+}
+
+/**
+ * The plan a run follows: the job's own, else the image's (`<plans dir>/<image name>.json`,
+ * for firmware whose screens the default plan does not know), else the default plan.
+ */
+export async function planForRun(
+  jobPlan: unknown,
+  imageLabel: string,
+  plansDir: string = PLANS_DIR,
+): Promise<ExercisePlan> {
+  if (jobPlan !== undefined) return parsePlan(jobPlan, 'of this job');
+  // Only a plain image name picks a file: a label never walks out of the plans directory.
+  if (/^[a-z0-9][a-z0-9._-]*$/i.test(imageLabel) && imageLabel !== 'default') {
+    const imagePlan = join(plansDir, `${imageLabel.replace(/\.(zip|img)$/i, '')}.json`);
+    const found = await access(imagePlan).then(
+      () => true,
+      () => false,
+    );
+    if (found) return loadPlan(imagePlan);
+  }
+  return loadPlan(join(plansDir, 'default.json'));
 }
 
 /** A consent decision and where it came from. */

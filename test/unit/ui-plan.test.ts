@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,6 +9,7 @@ import {
   loadPlan,
   parseConsentArgument,
   parsePlan,
+  planForRun,
   uiJobOptions,
   type ExercisePlanInput,
 } from '../../src/ui/index.ts';
@@ -124,24 +125,46 @@ void test('CLI options: a plan file is read and checked, consents checked agains
   try {
     const path = join(dir, 'plan.json');
     await writeFile(path, JSON.stringify(minimal));
-    const options = await uiJobOptions({ plan: path, consent: ['telemetry=refuse'] });
+    const options = await uiJobOptions({ plan: path, consent: ['telemetry=refuse'] }, 'adups-2016');
     assert.equal(options.plan?.name, 'mini');
     assert.deepEqual(options.consents, { telemetry: 'refuse' });
     // A rerun flips one decision over its baseline's and keeps the baseline's plan.
-    const rerun = await uiJobOptions({ consent: ['telemetry=accept'] }, options);
+    const rerun = await uiJobOptions({ consent: ['telemetry=accept'] }, 'adups-2016', options);
     assert.equal(rerun.plan?.name, 'mini');
     assert.deepEqual(rerun.consents, { telemetry: 'accept' });
     // Against the default plan, a consent only the custom plan has is refused before queueing.
-    await assert.rejects(uiJobOptions({ consent: ['telemetry=refuse'] }), {
+    await assert.rejects(uiJobOptions({ consent: ['telemetry=refuse'] }, 'adups-2016'), {
       code: 'consent-unknown',
     });
-    assert.deepEqual(await uiJobOptions({}), {});
+    assert.deepEqual(await uiJobOptions({}, 'adups-2016'), {});
     await writeFile(path, '{ not json');
-    await assert.rejects(uiJobOptions({ plan: path }), { code: 'plan-invalid' });
-    await assert.rejects(uiJobOptions({ plan: join(dir, 'missing.json') }), {
+    await assert.rejects(uiJobOptions({ plan: path }, 'adups-2016'), { code: 'plan-invalid' });
+    await assert.rejects(uiJobOptions({ plan: join(dir, 'missing.json') }, 'adups-2016'), {
       code: 'plan-missing',
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a run follows its job plan, else its image plan, else the default; a label never leaves the plans dir', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'canarytrap-plans-'));
+  const dir = join(root, 'plans');
+  await mkdir(dir);
+  try {
+    await writeFile(join(dir, 'default.json'), JSON.stringify({ ...minimal, name: 'fallback' }));
+    await writeFile(join(dir, 'vendor-x.json'), JSON.stringify({ ...minimal, name: 'vendor-x' }));
+    await writeFile(join(root, 'escape.json'), JSON.stringify({ ...minimal, name: 'escape' }));
+    assert.equal((await planForRun(undefined, 'vendor-x', dir)).name, 'vendor-x');
+    assert.equal((await planForRun(undefined, 'vendor-x.zip', dir)).name, 'vendor-x');
+    assert.equal((await planForRun(undefined, 'other-image', dir)).name, 'fallback');
+    assert.equal((await planForRun(undefined, '../escape', dir)).name, 'fallback');
+    assert.equal((await planForRun({ ...minimal, name: 'own' }, 'vendor-x', dir)).name, 'own');
+    await writeFile(join(dir, 'broken.json'), '{}');
+    await assert.rejects(planForRun(undefined, 'broken', dir), { code: 'plan-invalid' });
+    // The shipped plans: xiaomi-2021 has none of its own and runs the default.
+    assert.equal((await planForRun(undefined, 'xiaomi-2021')).name, (await loadPlan()).name);
+  } finally {
+    await rm(root, { recursive: true, force: true });
   }
 });
