@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { CanarytrapError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type {
@@ -11,6 +11,7 @@ import type {
 import { AdbConnection } from './connection.ts';
 import type { ServiceContext } from './service-context.ts';
 import { createServiceOpener } from './services.ts';
+import { closerOf, listenOn } from '../listener.ts';
 
 /**
  * What the device tells adb it can do. Each one changes which path adb 1.0.41 takes, so only
@@ -59,17 +60,6 @@ export function deviceBanner(identity: LabIdentity, features: readonly string[])
     `device::ro.product.name=${identity.product};ro.product.model=${identity.model};` +
     `ro.product.device=${identity.device};features=${features.join(',')}`
   );
-}
-
-function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : port);
-    });
-  });
 }
 
 export async function startAdbDeviceServer(
@@ -121,7 +111,7 @@ export async function startAdbDeviceServer(
 
   let port: number;
   try {
-    port = await listen(server, host, options.port);
+    port = await listenOn(server, host, options.port);
   } catch (error) {
     throw new CanarytrapError(
       'lab-adb-port-busy',
@@ -134,7 +124,9 @@ export async function startAdbDeviceServer(
   }
   logger.debug({ port }, 'adb device server listening');
 
-  let closing: Promise<void> | undefined;
+  const close = closerOf(server, () => {
+    for (const socket of sockets) socket.destroy();
+  });
   const connectedCount = (): number => [...connections].filter((c) => c.connected).length;
 
   const handle: AdbDeviceServer = {
@@ -166,13 +158,7 @@ export async function startAdbDeviceServer(
       });
     },
     dropConnections: () => context.restartAdbd(),
-    close(): Promise<void> {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
-    },
+    close,
     [Symbol.asyncDispose](): Promise<void> {
       return handle.close();
     },

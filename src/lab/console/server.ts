@@ -1,8 +1,9 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { CanarytrapError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { LabConsole } from '../services.ts';
 import { ConsoleSession } from './session.ts';
+import { closerOf, listenOn } from '../listener.ts';
 
 export interface ConsoleServerOptions {
   /** Only loopback, like the emulator's console. Default 127.0.0.1. */
@@ -24,17 +25,6 @@ export interface ConsoleServer extends AsyncDisposable {
   readonly port: number;
   /** Stops listening and closes every client. Idempotent. */
   close(): Promise<void>;
-}
-
-function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : port);
-    });
-  });
 }
 
 /** The emulator console on its port: a telnet-like line protocol, see ConsoleSession. */
@@ -71,7 +61,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
 
   let port: number;
   try {
-    port = await listen(server, host, options.port);
+    port = await listenOn(server, host, options.port);
   } catch (error) {
     throw new CanarytrapError(
       'lab-console-port-busy',
@@ -83,16 +73,12 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     );
   }
 
-  let closing: Promise<void> | undefined;
+  const close = closerOf(server, () => {
+    for (const socket of sockets) socket.destroy();
+  });
   const handle: ConsoleServer = {
     port,
-    close(): Promise<void> {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
-    },
+    close,
     [Symbol.asyncDispose](): Promise<void> {
       return handle.close();
     },

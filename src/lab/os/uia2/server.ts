@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../../log.ts';
 import type { LabOs } from '../lab-os.ts';
 import { WebDriverError, noSuchSession, unknownCommand } from './errors.ts';
 import { SESSION_ROUTES } from './routes.ts';
 import { Uia2Session, type Json } from './session.ts';
+import { closerOf, listenOn } from '../../listener.ts';
 
 /** What the instrumentation reports as the server's build (its BuildConfig). */
 export const SERVER_VERSION = { string: '10.6.6', code: 278 } as const;
@@ -127,23 +127,6 @@ export async function startUia2Server(options: Uia2ServerOptions): Promise<Uia2S
       })();
     });
   });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      server.off('error', reject);
-      resolveListen();
-    });
-  });
-  const hostPort = (server.address() as AddressInfo).port;
-  let closing: Promise<void> | undefined;
-  return {
-    hostPort,
-    close(): Promise<void> {
-      closing ??= new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  const hostPort = await listenOn(server, '127.0.0.1', 0);
+  return { hostPort, close: closerOf(server, () => server.closeAllConnections()) };
 }
