@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { startWorker } from '../../src/cli/worker.ts';
-import { resolveImageArgument } from '../../src/cli/image-argument.ts';
-import { loadReport } from '../../src/cli/report.ts';
+import { test } from 'node:test';
 import { buildLabImage, ImageStore } from '../../src/intake/index.ts';
 import type { ImageInventory } from '../../src/intake/index.ts';
-import { enqueueAnalysis, openAnalysisQueue } from '../../src/queue/analysis-queue.ts';
-import { followRun } from '../../src/queue/follow.ts';
 import type { AnalysisProgress } from '../../src/queue/job-data.ts';
-import { newRunId, runDirFor } from '../../src/run/run-dir.ts';
-import { silentLogger } from '../../src/log.ts';
-import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.ts';
+import { runDirFor } from '../../src/run/run-dir.ts';
+import { usePipelineWorld } from '../support/pipeline-world.ts';
 
 /**
  * A vendor image that cannot boot as it is (zeno-2019-erofs: erofs, arm64, no kernel) goes
@@ -21,53 +15,16 @@ import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.ts';
  * base, what moved and what could not.
  */
 
-let world: PipelineEnv;
-let worker: ReturnType<typeof startWorker>;
-
-before(async () => {
-  world = await startPipelineEnv();
-  await mkdir(world.config.dataRoot, { recursive: true });
-  worker = startWorker(world.redis.url, world.config, silentLogger(), 1);
-});
-
-after(async () => {
-  await worker?.close();
-  await world?.close();
-});
-
-async function analyse(
-  image: string,
-  expect: 'completed' | 'failed' = 'completed',
-): Promise<{ runId: string; progress: AnalysisProgress[]; reason: string }> {
-  const resolved = await resolveImageArgument(image, world.config);
-  const runId = newRunId();
-  const queue = openAnalysisQueue(world.redis.url, world.config.queuePrefix);
-  await enqueueAnalysis(queue, {
-    runId,
-    imagePath: resolved.path,
-    imageLabel: image,
-    // Half a day of device time: the boot upload this file looks for is due long before.
-    options: { advanceHours: 12, stepHours: 12 },
-  });
-  await queue.close();
-  const progress: AnalysisProgress[] = [];
-  const outcome = await followRun({
-    redisUrl: world.redis.url,
-    prefix: world.config.queuePrefix,
-    runId,
-    onProgress: (p) => progress.push(p),
-    timeoutMs: 170_000,
-  });
-  const reason = outcome.status === 'failed' ? outcome.reason : '';
-  assert.equal(outcome.status, expect, reason);
-  return { runId, progress, reason };
-}
+const world = usePipelineWorld();
+// Half a day of device time: the boot upload this file looks for is due long before.
+const analyse = (image: string) =>
+  world.analyse(image, { label: image, options: { advanceHours: 12, stepHours: 12 } });
 
 test(
   'zeno-2019-erofs runs as a transplant onto base-api28 and its analytics app leaks the IMEI',
   { timeout: 200_000 },
   async () => {
-    const { runId, progress } = await analyse('zeno-2019-erofs');
+    const { runId, progress, report } = await analyse('zeno-2019-erofs');
     const intake = progress.find(
       (p) => p.type === 'stage' && p.stage === 'intake' && p.status === 'done',
     );
@@ -79,7 +36,6 @@ test(
       (p) => p.type === 'stage' && p.stage === 'boot' && p.status === 'done',
     );
     assert.match(boot?.type === 'stage' ? (boot.message ?? '') : '', /lab-phone/);
-    const report = await loadReport(world.config, runId);
 
     const imei = report.leaks.find(
       (l) => l.canary.kind === 'imei' && l.destination.host === 'log.zenomobile.example',
@@ -130,7 +86,7 @@ test(
     const built = await store.get(builtId);
     assert.equal(built?.metadata.transplant?.base, 'base-api28');
     const again = await analyse('zeno-2019-erofs');
-    const second = (await loadReport(world.config, again.runId)).inventory as ImageInventory;
+    const second = again.report.inventory as ImageInventory;
     assert.equal(second.transplant?.imageId, builtId);
     assert.equal(second.transplant?.reused, true, 'the second run reuses the built transplant');
   },
@@ -149,7 +105,7 @@ test(
       JSON.stringify({ ...json, name: 'zeno-api27', build: { ...json.build, sdk: 27 } }),
     );
     const built = await buildLabImage(path, join(world.config.dataRoot, 'built'));
-    const { runId, progress } = await analyse(built.zipPath);
+    const { progress, report } = await analyse(built.zipPath);
     const skipped = progress.filter(
       (p): p is Extract<AnalysisProgress, { type: 'stage' }> =>
         p.type === 'stage' && p.status === 'skipped',
@@ -159,7 +115,6 @@ test(
       ['boot', 'prepare', 'plant', 'exercise', 'collect', 'correlate'],
     );
     assert.match(skipped[0]?.message ?? '', /cannot run dynamically .*no lab base image of API 27/);
-    const report = await loadReport(world.config, runId);
     assert.equal(report.verdict.status, 'incomplete');
     assert.match(report.verdict.summary, /^Not run dynamically/);
     assert.ok(

@@ -1,64 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir } from 'node:fs/promises';
-import { after, before, test } from 'node:test';
-import { startWorker } from '../../src/cli/worker.ts';
-import { resolveImageArgument } from '../../src/cli/image-argument.ts';
-import { loadReport } from '../../src/cli/report.ts';
-import { enqueueAnalysis, openAnalysisQueue } from '../../src/queue/analysis-queue.ts';
-import { followRun } from '../../src/queue/follow.ts';
+import { readdir } from 'node:fs/promises';
+import { test } from 'node:test';
 import { diffReports } from '../../src/report/diff.ts';
-import { newRunId, runsRoot } from '../../src/run/run-dir.ts';
-import { silentLogger } from '../../src/log.ts';
-import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.ts';
-import type { AnalysisProgress } from '../../src/queue/job-data.ts';
+import { runsRoot } from '../../src/run/run-dir.ts';
+import { usePipelineWorld } from '../support/pipeline-world.ts';
 
-let world: PipelineEnv;
-let worker: ReturnType<typeof startWorker>;
-
-before(async () => {
-  world = await startPipelineEnv();
-  await mkdir(world.config.dataRoot, { recursive: true });
-  worker = startWorker(world.redis.url, world.config, silentLogger(), 2);
-});
-
-after(async () => {
-  await worker?.close();
-  await world?.close();
-});
-
-async function analyse(
-  image: string,
-  baselineRunId?: string,
-): Promise<{ runId: string; progress: AnalysisProgress[] }> {
-  const resolved = await resolveImageArgument(image, world.config);
-  const runId = newRunId();
-  const queue = openAnalysisQueue(world.redis.url, world.config.queuePrefix);
-  await enqueueAnalysis(queue, {
-    runId,
-    imagePath: resolved.path,
-    imageLabel: image,
-    ...(baselineRunId ? { baselineRunId } : {}),
-    options: {},
-  });
-  await queue.close();
-  const progress: AnalysisProgress[] = [];
-  const outcome = await followRun({
-    redisUrl: world.redis.url,
-    prefix: world.config.queuePrefix,
-    runId,
-    onProgress: (p) => progress.push(p),
-    timeoutMs: 170_000,
-  });
-  assert.equal(outcome.status, 'completed', outcome.status === 'failed' ? outcome.reason : '');
-  return { runId, progress };
-}
+const world = usePipelineWorld({ concurrency: 2 });
 
 test(
   'adups-2016 leaks at least five canary kinds, each with host, app and transforms',
   { timeout: 200_000 },
   async () => {
-    const { runId, progress } = await analyse('adups-2016');
-    const report = await loadReport(world.config, runId);
+    const { report, progress } = await world.analyse('adups-2016');
     const kinds = new Set(report.leaks.map((l) => l.canary.kind));
     assert.ok(kinds.size >= 5, `only ${[...kinds].join(', ')}`);
     for (const kind of ['sms_body', 'contact_name', 'call_number', 'imei', 'imsi'])
@@ -113,8 +66,7 @@ test(
   'clean reports no leaks; the fixed image fixes SMS, contacts and call log but still leaks the IMEI',
   { timeout: 400_000 },
   async () => {
-    const clean = await analyse('clean');
-    const cleanReport = await loadReport(world.config, clean.runId);
+    const { report: cleanReport } = await world.analyse('clean');
     assert.equal(cleanReport.leaks.length, 0, JSON.stringify(cleanReport.leaks.slice(0, 2)));
     assert.equal(cleanReport.verdict.status, 'no-leaks');
     assert.deepEqual((cleanReport.inventory as { findings: unknown[] }).findings, []);
@@ -123,12 +75,9 @@ test(
       'the clean image sent nothing at all: the negative control proves nothing',
     );
 
-    const base = await analyse('adups-2016');
-    const next = await analyse('adups-2016-fixed', base.runId);
-    const diff = diffReports(
-      await loadReport(world.config, base.runId),
-      await loadReport(world.config, next.runId),
-    );
+    const base = await world.analyse('adups-2016');
+    const next = await world.analyse('adups-2016-fixed', { baselineRunId: base.runId });
+    const diff = diffReports(base.report, next.report);
     const status = new Map(diff.kinds.map((k) => [k.kind, k.status]));
     for (const kind of ['sms_body', 'contact_name', 'call_number'])
       assert.equal(status.get(kind as never), 'fixed', `${kind}: ${status.get(kind as never)}`);

@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { startWorker } from '../../src/cli/worker.ts';
-import { resolveImageArgument } from '../../src/cli/image-argument.ts';
-import { loadReport } from '../../src/cli/report.ts';
-import { silentLogger } from '../../src/log.ts';
-import { enqueueAnalysis, openAnalysisQueue } from '../../src/queue/analysis-queue.ts';
-import { followRun } from '../../src/queue/follow.ts';
-import type { AnalysisOptions, AnalysisProgress } from '../../src/queue/job-data.ts';
+import { test } from 'node:test';
+import type { AnalysisOptions } from '../../src/queue/job-data.ts';
 import { diffReports, renderDiffHtml, renderDiffText } from '../../src/report/index.ts';
 import type { Report, UiStepRecord } from '../../src/report/model.ts';
-import { newRunId, runDirFor, RUN_FILES } from '../../src/run/run-dir.ts';
+import { runDirFor, RUN_FILES } from '../../src/run/run-dir.ts';
 import { findAppiumProcesses, findLabPhoneProcesses } from '../support/leftovers.ts';
-import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.ts';
+import { usePipelineWorld } from '../support/pipeline-world.ts';
 
 const ANALYTICS_HOST = 'sa.api.intl.miui.com';
 const SMS_SERVICE_NUMBER = '+447700900465';
@@ -21,46 +15,13 @@ const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** Past the 6-hour analytics alarm: enough for both behaviours, which start on the consent itself. */
 const QUICK: AnalysisOptions = { advanceHours: 7, stepHours: 6, perProvider: 2 };
 
-let world: PipelineEnv;
-let worker: ReturnType<typeof startWorker> | undefined;
-
-before(async () => {
-  world = await startPipelineEnv();
-  await mkdir(world.config.dataRoot, { recursive: true });
-  worker = startWorker(world.redis.url, world.config, silentLogger(), 1);
-});
-
-after(async () => {
-  await worker?.close();
-  await world?.close();
-});
-
-async function analyse(
-  options: AnalysisOptions,
-  baselineRunId?: string,
-): Promise<{ runId: string; report: Report; progress: AnalysisProgress[] }> {
-  const resolved = await resolveImageArgument('xiaomi-2021', world.config);
-  const runId = newRunId();
-  const queue = openAnalysisQueue(world.redis.url, world.config.queuePrefix);
-  await enqueueAnalysis(queue, {
-    runId,
-    imagePath: resolved.path,
-    imageLabel: 'xiaomi-2021',
-    ...(baselineRunId ? { baselineRunId } : {}),
+const world = usePipelineWorld();
+const analyse = (options: AnalysisOptions, baselineRunId?: string) =>
+  world.analyse('xiaomi-2021', {
     options,
-  });
-  await queue.close();
-  const progress: AnalysisProgress[] = [];
-  const outcome = await followRun({
-    redisUrl: world.redis.url,
-    prefix: world.config.queuePrefix,
-    runId,
-    onProgress: (p) => progress.push(p),
     timeoutMs: 280_000,
+    ...(baselineRunId ? { baselineRunId } : {}),
   });
-  assert.equal(outcome.status, 'completed', outcome.status === 'failed' ? outcome.reason : '');
-  return { runId, report: await loadReport(world.config, runId), progress };
-}
 
 const analyticsLeaks = (report: Report) =>
   report.leaks.filter((l) => l.destination.host === ANALYTICS_HOST);
@@ -158,8 +119,7 @@ test(
 );
 
 test('closing the worker stops its Appium server and leaves no lab phone behind', async () => {
-  await worker?.close();
-  worker = undefined;
+  await world.stopWorker();
   const ours = (args: string[]) => args.some((a) => a.startsWith(world.config.dataRoot));
   assert.deepEqual(
     (await findAppiumProcesses()).filter((p) => ours(p.args)),
