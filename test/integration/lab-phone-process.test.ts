@@ -1,46 +1,18 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { randomInt } from 'node:crypto';
-import { createServer } from 'node:net';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { buildSystemImage, freeLoopbackPort, waitForLine } from '../support/lab-process.ts';
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host: '127.0.0.1', port }, () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * A free loopback TCP port; `even` also needs the next one free (console + adb pair). Linux
- * hands out odd ports for bind(0), so even pairs are picked at random and tried.
- */
-async function freePort(even = false): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = even ? 20_000 + 2 * randomInt(15_000) : 20_000 + randomInt(30_000);
-    if ((await canListen(port)) && (!even || (await canListen(port + 1)))) return port;
-  }
-  throw new Error('no free loopback port found');
-}
-
-async function buildImage(dir: string): Promise<string> {
-  const stage = join(dir, 'stage');
-  await mkdir(join(stage, 'etc/canarytrap'), { recursive: true });
-  await writeFile(join(stage, 'build.prop'), 'ro.build.display.id=LAB_PROCESS_TEST\n');
-  await writeFile(
-    join(stage, 'etc/canarytrap/lab-image.json'),
-    await readFile('images/lab/adups-2016.json'),
+function buildImage(dir: string): Promise<string> {
+  return readFile('images/lab/adups-2016.json').then((labImage) =>
+    buildSystemImage(dir, {
+      'build.prop': 'ro.build.display.id=LAB_PROCESS_TEST\n',
+      'etc/canarytrap/lab-image.json': labImage,
+    }),
   );
-  const imageDir = join(dir, 'image');
-  await mkdir(imageDir);
-  await execa('mke2fs', ['-q', '-t', 'ext4', '-d', stage, join(imageDir, 'system.img'), '8M'], {
-    timeout: 30_000,
-  });
-  return imageDir;
 }
 
 interface Phone {
@@ -48,26 +20,8 @@ interface Phone {
   ready: { serial: string; consolePort: number; adbPort: number; pid: number };
 }
 
-function readyLine(child: ResultPromise, timeoutMs: number): Promise<Phone['ready']> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(
-      () => reject(new Error(`no ready line within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const line = buffered.split('\n')[0];
-      if (buffered.includes('\n') && line !== undefined) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as Phone['ready']);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`lab phone exited with ${String(code)} before ready`));
-    });
-  });
+async function readyLine(child: ResultPromise, timeoutMs: number): Promise<Phone['ready']> {
+  return JSON.parse(await waitForLine(child, /^\{/, timeoutMs)) as Phone['ready'];
 }
 
 async function setup(t: TestContext) {
@@ -75,7 +29,7 @@ async function setup(t: TestContext) {
   const home = join(dir, 'home');
   const workDir = join(dir, 'work');
   await mkdir(home);
-  const adbServerPort = await freePort();
+  const adbServerPort = await freeLoopbackPort();
   const env = { HOME: home, ANDROID_ADB_SERVER_PORT: String(adbServerPort) };
   const adb = (...args: string[]) =>
     execa('adb', ['-P', String(adbServerPort), ...args], { env, timeout: 20_000, reject: false });
@@ -103,7 +57,7 @@ function spawnPhone(env: Record<string, string>, args: string[]): ResultPromise 
 test('the lab phone process is driven by the real adb and cleans up on SIGTERM', async (t) => {
   const { dir, home, workDir, adbServerPort, env, adb } = await setup(t);
   const imageDir = await buildImage(dir);
-  const consolePort = await freePort(true);
+  const consolePort = await freeLoopbackPort(true);
   const child = spawnPhone(env, [
     '--image-dir',
     imageDir,
@@ -171,7 +125,7 @@ test('the lab phone process is driven by the real adb and cleans up on SIGTERM',
 test('a bad image makes the process exit non-zero with one line naming the problem', async (t) => {
   const { dir, home, workDir, adbServerPort, env } = await setup(t);
   await mkdir(join(dir, 'noimage'));
-  const consolePort = await freePort(true);
+  const consolePort = await freeLoopbackPort(true);
   const result = await spawnPhone(env, [
     '--image-dir',
     join(dir, 'noimage'),

@@ -1,14 +1,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { Jimp } from 'jimp';
 import { remote } from 'webdriverio';
 import { eventually, findAppiumProcesses, findLabPhoneProcesses } from '../support/leftovers.ts';
+import { buildSystemImage, freeLoopbackPort, waitForLine } from '../support/lab-process.ts';
 
 /**
  * The real Appium server with its real UiAutomator2 driver, and a real WebdriverIO client,
@@ -23,59 +22,10 @@ const APPIUM_HOME = join(ROOT, '.appium');
 const ANDROID_HOME = '/usr/lib/android-sdk';
 const ADB = join(ANDROID_HOME, 'platform-tools/adb');
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen({ host: '127.0.0.1', port }, () => server.close(() => done(true)));
-  });
-}
-
-async function freePort(even = false): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = even ? 20_000 + 2 * randomInt(15_000) : 20_000 + randomInt(30_000);
-    if ((await canListen(port)) && (!even || (await canListen(port + 1)))) return port;
-  }
-  throw new Error('no free loopback port found');
-}
-
 async function buildImage(dir: string): Promise<string> {
-  const stage = join(dir, 'stage');
-  await mkdir(join(stage, 'etc/canarytrap'), { recursive: true });
-  await writeFile(join(stage, 'build.prop'), 'ro.build.display.id=LAB_UI_TEST\n');
-  await writeFile(
-    join(stage, 'etc/canarytrap/lab-image.json'),
-    await readFile(join(ROOT, 'test/fixtures/lab/ui-small.json')),
-  );
-  const imageDir = join(dir, 'image');
-  await mkdir(imageDir);
-  await execa('mke2fs', ['-q', '-t', 'ext4', '-d', stage, join(imageDir, 'system.img'), '8M'], {
-    timeout: 30_000,
-  });
-  return imageDir;
-}
-
-function waitForLine(child: ResultPromise, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((done, reject) => {
-    let buffered = '';
-    const timer = setTimeout(
-      () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    const onData = (chunk: Buffer): void => {
-      buffered += chunk.toString();
-      const line = buffered.split('\n').find((l) => pattern.test(l));
-      if (line !== undefined) {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        done(line);
-      }
-    };
-    child.stdout?.on('data', onData);
-    void child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`process exited with ${String(code)} before printing ${pattern}`));
-    });
+  return buildSystemImage(dir, {
+    'build.prop': 'ro.build.display.id=LAB_UI_TEST\n',
+    'etc/canarytrap/lab-image.json': await readFile(join(ROOT, 'test/fixtures/lab/ui-small.json')),
   });
 }
 
@@ -103,7 +53,7 @@ async function startRig(t: TestContext): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-ui-appium-'));
   const home = join(dir, 'home');
   await mkdir(home);
-  const adbServerPort = await freePort();
+  const adbServerPort = await freeLoopbackPort();
   const env = { HOME: home, ANDROID_ADB_SERVER_PORT: String(adbServerPort) };
   const adb = async (...args: string[]): Promise<string> => {
     const result = await execa(ADB, ['-P', String(adbServerPort), ...args], {
@@ -134,7 +84,7 @@ async function startRig(t: TestContext): Promise<Rig> {
   });
 
   const imageDir = await buildImage(dir);
-  const consolePort = await freePort(true);
+  const consolePort = await freeLoopbackPort(true);
   started.consolePorts.push(consolePort);
   const phone = execa(
     process.execPath,
@@ -171,7 +121,7 @@ async function startRig(t: TestContext): Promise<Rig> {
     'the lab phone boots',
   );
 
-  const appiumPort = await freePort();
+  const appiumPort = await freeLoopbackPort();
   started.appiumPorts.push(appiumPort);
   const appiumLog = join(dir, 'appium.log');
   const appium = execa(
@@ -345,7 +295,7 @@ test('the real Appium UiAutomator2 driver drives the lab phone through real adb'
       'appium:automationName': 'UiAutomator2',
       'appium:udid': serial,
       'appium:adbPort': rig.adbServerPort,
-      'appium:systemPort': await freePort(),
+      'appium:systemPort': await freeLoopbackPort(),
       'appium:noReset': true,
       'appium:skipDeviceInitialization': true,
       'appium:skipUnlock': true,

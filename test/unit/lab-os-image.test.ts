@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { extractSystem, loadLabImage } from '../../src/lab/os/index.ts';
 import { isCanarytrapError } from '../../src/errors.ts';
+import { buildSystemImage } from '../support/lab-process.ts';
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-os-image-'));
@@ -14,20 +14,6 @@ async function tempDir(t: TestContext): Promise<string> {
 }
 
 /** Builds system.img from a staging tree with the real mke2fs. */
-async function buildImage(dir: string, files: Record<string, string>): Promise<string> {
-  const stage = join(dir, 'stage');
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(join(stage, path, '..'), { recursive: true });
-    await writeFile(join(stage, path), text);
-  }
-  const imageDir = join(dir, 'image');
-  await mkdir(imageDir, { recursive: true });
-  await execa('mke2fs', ['-q', '-t', 'ext4', '-d', stage, join(imageDir, 'system.img'), '8M'], {
-    timeout: 30_000,
-  });
-  return imageDir;
-}
-
 async function expectInvalid(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(isCanarytrapError(error));
@@ -40,7 +26,7 @@ async function expectInvalid(promise: Promise<unknown>, pattern: RegExp): Promis
 test('a lab image is read out of system.img with debugfs, and the tree extracted', async (t) => {
   const dir = await tempDir(t);
   const labImage = await readFile('images/lab/clean.json', 'utf8');
-  const imageDir = await buildImage(dir, {
+  const imageDir = await buildSystemImage(dir, {
     'build.prop': '# comment\nro.build.display.id=CLEAN_1\nro.product.model=Lab\n',
     'etc/canarytrap/lab-image.json': labImage,
     'priv-app/Demo/Demo.apk': 'not really an apk',
@@ -61,9 +47,9 @@ test('bad images fail with lab-image-invalid saying what is wrong', async (t) =>
   await mkdir(join(dir, 'junk'));
   await writeFile(join(dir, 'junk', 'system.img'), Buffer.alloc(70_000, 7));
   await expectInvalid(loadLabImage(join(dir, 'junk')), /not an ext4 file system/);
-  const noLab = await buildImage(join(dir, 'a'), { 'build.prop': 'ro.x=1\n' });
+  const noLab = await buildSystemImage(join(dir, 'a'), { 'build.prop': 'ro.x=1\n' });
   await expectInvalid(loadLabImage(noLab), /has no \/etc\/canarytrap\/lab-image\.json/);
-  const badLab = await buildImage(join(dir, 'b'), {
+  const badLab = await buildSystemImage(join(dir, 'b'), {
     'build.prop': 'ro.x=1\n',
     'etc/canarytrap/lab-image.json': '{"version":1,"name":"X"}',
   });
