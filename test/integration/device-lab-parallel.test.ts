@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateCanaries, type PlantPlan } from '../../src/canary/generate.ts';
 import { plantCanaries } from '../../src/canary/plant.ts';
-import { startCapture, waitForQuiet, type CaptureSession } from '../../src/capture/index.ts';
-import { resolveImageArgument } from '../../src/cli/image-argument.ts';
-import type { Device, RunningDevice } from '../../src/device/device.ts';
-import { LabPhoneLauncher } from '../../src/device/lab-phone/launcher.ts';
+import { waitForQuiet, type CaptureSession } from '../../src/capture/index.ts';
+import type { Device } from '../../src/device/device.ts';
 import { prepareDevice } from '../../src/device/prepare.ts';
 import { parseContentRows } from '../../src/device/shell-quote.ts';
-import { ImageStore, intakeImage, type StoredImage } from '../../src/intake/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { advanceDeviceTime } from '../../src/triggers/advance.ts';
 import { readDeviceTime } from '../../src/triggers/clock.ts';
@@ -23,7 +18,7 @@ import {
   findLabPhoneProcesses,
   type LabPhoneProcess,
 } from '../support/leftovers.ts';
-import { startPipelineEnv } from '../support/pipeline-env.ts';
+import { startLabBench, type LabBench } from '../support/lab-bench.ts';
 
 const UPLOAD_URL = 'https://bigdata.adups.com/bigdata/upload';
 const HOUR = 3_600_000;
@@ -81,25 +76,13 @@ async function assertCanariesReadBack(device: Device, plan: PlantPlan): Promise<
   assert.equal(androidId, plan.identity.androidId);
 }
 
-async function exercisePhone(
-  index: number,
-  launcher: LabPhoneLauncher,
-  image: StoredImage,
-  root: string,
-  running: RunningDevice[],
-): Promise<PhoneOutcome> {
-  const runDir = await mkdtemp(join(root, `run-${index}-`));
-  const capture = await startCapture({ runDir, logger });
+async function exercisePhone(index: number, bench: LabBench): Promise<PhoneOutcome> {
+  const canaries = generateCanaries({ runId: `parallel-${index}`, perProvider: 3 });
+  const { image, capture, device } = await bench.boot('adups-2016', {
+    runName: `run-${index}`,
+    phoneNumber: canaries.plan.identity.phoneNumber,
+  });
   try {
-    const canaries = generateCanaries({ runId: `parallel-${index}`, perProvider: 3 });
-    const device = await launcher.launch({
-      imageDir: image.dir,
-      runDir,
-      network: { dnsServer: capture.dns, httpProxy: capture.proxy },
-      phoneNumber: canaries.plan.identity.phoneNumber,
-      logger,
-    });
-    running.push(device);
     const [labProcess] = await findLabPhoneProcesses(new Set([device.consolePort]));
     assert.ok(labProcess, `no lab-phone process on console port ${device.consolePort}`);
     const bootedAt = await readDeviceTime(device);
@@ -158,31 +141,9 @@ test(
   'three lab phones in parallel: canaries planted and read back, the 72-hour upload fires in seconds, nothing left behind',
   { timeout: 90_000 },
   async (t) => {
-    const world = await startPipelineEnv();
-    const root = await mkdtemp(join(tmpdir(), 'device-lab-parallel-'));
-    const lockDir = join(root, 'leases');
-    const first = 20_000 + 2 * randomInt(10_000);
-    const running: RunningDevice[] = [];
-    t.after(async () => {
-      // Only on a failed test are devices still up here; stop() is idempotent.
-      await Promise.allSettled(running.map((d) => d.stop()));
-      await world.close();
-      await rm(root, { recursive: true, force: true });
-    });
-    const resolved = await resolveImageArgument('adups-2016', world.config);
-    const image = await intakeImage(resolved.path, new ImageStore(world.config.dataRoot), {
-      logger,
-    });
-    const launcher = new LabPhoneLauncher({
-      adb: world.adb,
-      consoleAuthTokenPath: world.config.consoleAuthTokenPath,
-      // A private lock dir and a random range: other test files lease 5554 and up meanwhile.
-      leases: { lockDir, first, last: first + 60 },
-    });
+    const bench = await startLabBench(t, 'device-lab-parallel');
 
-    const outcomes = await Promise.all(
-      [0, 1, 2].map((i) => exercisePhone(i, launcher, image, root, running)),
-    );
+    const outcomes = await Promise.all([0, 1, 2].map((i) => exercisePhone(i, bench)));
 
     const consolePorts = new Set(outcomes.map((o) => o.consolePort));
     assert.equal(consolePorts.size, 3, 'each phone has its own console port');
@@ -209,6 +170,6 @@ test(
       assert.ok(o.process.workDir?.includes('canarytrap-lab-phone-'), o.process.workDir);
       assert.equal(await exists(o.process.workDir ?? ''), false, `${o.process.workDir} remains`);
     }
-    assert.deepEqual(await readdir(lockDir), [], 'lease lock files remain');
+    assert.deepEqual(await readdir(join(bench.root, 'leases')), [], 'lease lock files remain');
   },
 );

@@ -1,32 +1,16 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { test } from 'node:test';
 import type { Flow } from '../../src/capture/flow.ts';
-import { startCapture, waitForQuiet, type CaptureSession } from '../../src/capture/index.ts';
-import { resolveImageArgument } from '../../src/cli/image-argument.ts';
+import { waitForQuiet, type CaptureSession } from '../../src/capture/index.ts';
 import type { RunningDevice } from '../../src/device/device.ts';
-import { LabPhoneLauncher } from '../../src/device/lab-phone/launcher.ts';
 import { prepareDevice } from '../../src/device/prepare.ts';
-import { ImageStore, intakeImage } from '../../src/intake/index.ts';
 import { silentLogger } from '../../src/log.ts';
-import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.ts';
+import { startLabBench, until } from '../support/lab-bench.ts';
 
 const CACERTS = '/system/etc/security/cacerts';
 const ANALYTICS_HOST = 'sa.api.intl.miui.com';
 const logger = silentLogger();
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
 
 function describeFlows(capture: CaptureSession): string {
   return capture
@@ -41,38 +25,6 @@ function toHost(flow: Flow, host: string): boolean {
   return flow.destination.host === host || flow.tls?.sni === host;
 }
 
-interface Phone {
-  device: RunningDevice;
-  capture: CaptureSession;
-}
-
-async function startPhone(
-  world: PipelineEnv,
-  launcher: LabPhoneLauncher,
-  root: string,
-  name: string,
-  up: Phone[],
-): Promise<Phone> {
-  const resolved = await resolveImageArgument(name, world.config);
-  const image = await intakeImage(resolved.path, new ImageStore(world.config.dataRoot), { logger });
-  const runDir = join(root, `run-${name}`);
-  const capture = await startCapture({ runDir, logger });
-  try {
-    const device = await launcher.launch({
-      imageDir: image.dir,
-      runDir,
-      network: { dnsServer: capture.dns, httpProxy: capture.proxy },
-      logger,
-    });
-    const phone = { device, capture };
-    up.push(phone);
-    return phone;
-  } catch (error) {
-    await capture.stop();
-    throw error;
-  }
-}
-
 async function listCacerts(device: RunningDevice): Promise<string[]> {
   return (await device.shell(`ls ${CACERTS}`)).stdout.split('\n').filter((l) => l !== '');
 }
@@ -81,28 +33,12 @@ test(
   'prepareDevice installs the run CA on lab phones of API 30 (tmpfs over cacerts) and API 23 (remount), and HTTPS is intercepted only after it',
   { timeout: 180_000 },
   async (t) => {
-    const world = await startPipelineEnv();
-    const root = await mkdtemp(join(tmpdir(), 'lab-prepare-ca-'));
-    const first = 20_000 + 2 * randomInt(10_000);
-    const up: Phone[] = [];
-    t.after(async () => {
-      for (const phone of up) {
-        await phone.device.stop();
-        await phone.capture.stop();
-      }
-      await world.close();
-      await rm(root, { recursive: true, force: true });
-    });
-    const launcher = new LabPhoneLauncher({
-      adb: world.adb,
-      consoleAuthTokenPath: world.config.consoleAuthTokenPath,
-      leases: { lockDir: join(root, 'leases'), first, last: first + 40 },
-    });
+    const bench = await startLabBench(t, 'lab-prepare-ca');
     const baseCas = (await readdir('images/lab/cacerts')).filter((n) => n.endsWith('.0')).sort();
     assert.ok(baseCas.length >= 3);
 
     // Android 11: /system stays read-only; the CA store is replaced by a tmpfs copy of it.
-    const xiaomi = await startPhone(world, launcher, root, 'xiaomi-2021', up);
+    const xiaomi = await bench.boot('xiaomi-2021');
     const { device, capture } = xiaomi;
     assert.equal(await device.apiLevel(), 30);
     assert.deepEqual(await listCacerts(device), baseCas, 'the image carries the base CA store');
@@ -153,7 +89,7 @@ test(
     assert.equal(upload.request?.method, 'POST');
 
     // Android 6: /system is remounted read-write and the CA copied in; no tmpfs.
-    const adups = await startPhone(world, launcher, root, 'adups-2016', up);
+    const adups = await bench.boot('adups-2016');
     assert.equal(await adups.device.apiLevel(), 23);
     const adupsHow = await prepareDevice(adups.device, {
       caCertificatePem: adups.capture.caCertificatePem,

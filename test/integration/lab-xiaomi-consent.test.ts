@@ -1,25 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { generateCanaries } from '../../src/canary/generate.ts';
 import { plantCanaries } from '../../src/canary/plant.ts';
 import type { Flow } from '../../src/capture/flow.ts';
-import { startCapture, waitForQuiet, type CaptureSession } from '../../src/capture/index.ts';
-import { resolveImageArgument } from '../../src/cli/image-argument.ts';
+import { waitForQuiet, type CaptureSession } from '../../src/capture/index.ts';
 import { correlate, type Leak } from '../../src/correlate/index.ts';
-import type { RunningDevice } from '../../src/device/device.ts';
-import { LabPhoneLauncher } from '../../src/device/lab-phone/launcher.ts';
 import { prepareDevice } from '../../src/device/prepare.ts';
 import { pullDeviceEvents } from '../../src/instrument/device-events.ts';
 import type { EventOf, InstrumentationEvent } from '../../src/instrument/events.ts';
-import { ImageStore, intakeImage } from '../../src/intake/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { advanceDeviceTime } from '../../src/triggers/advance.ts';
-import { startPipelineEnv } from '../support/pipeline-env.ts';
+import { startLabBench, until } from '../support/lab-bench.ts';
 
 const ANALYTICS_HOST = 'sa.api.intl.miui.com';
 const BLOCKLIST_HOST = 'api.sec.miui.com';
@@ -28,16 +21,6 @@ const logger = silentLogger();
 
 function flowsTo(capture: CaptureSession, host: string): Flow[] {
   return capture.flows().filter((f) => f.request !== undefined && f.destination.host === host);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
 }
 
 function ofType<T extends InstrumentationEvent['type']>(
@@ -51,38 +34,11 @@ test(
   'xiaomi-2021 on the lab phone: no analytics and no SMS until the consents are set over adb, then both, and the correlator finds the canaries in them',
   { timeout: 120_000 },
   async (t) => {
-    const world = await startPipelineEnv();
-    const root = await mkdtemp(join(tmpdir(), 'lab-xiaomi-'));
-    const first = 20_000 + 2 * randomInt(10_000);
-    // Filled in as they start; stop() of each is safe to call again after the test's own.
-    const up: { device?: RunningDevice; capture?: CaptureSession } = {};
-    t.after(async () => {
-      await up.device?.stop();
-      await up.capture?.stop();
-      await world.close();
-      await rm(root, { recursive: true, force: true });
-    });
-    const resolved = await resolveImageArgument('xiaomi-2021', world.config);
-    const image = await intakeImage(resolved.path, new ImageStore(world.config.dataRoot), {
-      logger,
-    });
-    const launcher = new LabPhoneLauncher({
-      adb: world.adb,
-      consoleAuthTokenPath: world.config.consoleAuthTokenPath,
-      leases: { lockDir: join(root, 'leases'), first, last: first + 40 },
-    });
-    const runDir = join(root, 'run');
-    const capture = await startCapture({ runDir, logger });
-    up.capture = capture;
+    const bench = await startLabBench(t, 'lab-xiaomi');
     const canaries = generateCanaries({ runId: 'xiaomi-consent', perProvider: 2 });
-    const device = await launcher.launch({
-      imageDir: image.dir,
-      runDir,
-      network: { dnsServer: capture.dns, httpProxy: capture.proxy },
+    const { image, capture, device } = await bench.boot('xiaomi-2021', {
       phoneNumber: canaries.plan.identity.phoneNumber,
-      logger,
     });
-    up.device = device;
     // The production CA install: on API 30 it is the tmpfs route over the system CA directory.
     const installed = await prepareDevice(device, {
       caCertificatePem: capture.caCertificatePem,
@@ -92,7 +48,7 @@ test(
     assert.match(installed, /\(tmpfs\)$/);
     await plantCanaries(device, canaries.plan, logger);
     const events = async (): Promise<InstrumentationEvent[]> =>
-      (await pullDeviceEvents(device, join(root, 'events.jsonl'), logger)).events;
+      (await pullDeviceEvents(device, join(bench.root, 'events.jsonl'), logger)).events;
 
     // Past the boot uploads and the first 6-hour alarm, with neither consent given.
     assert.equal(

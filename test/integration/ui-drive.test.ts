@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startCapture, type CaptureSession } from '../../src/capture/index.ts';
-import { resolveImageArgument } from '../../src/cli/image-argument.ts';
-import type { RunningDevice } from '../../src/device/device.ts';
-import { LabPhoneLauncher } from '../../src/device/lab-phone/launcher.ts';
-import { ImageStore, intakeImage } from '../../src/intake/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { AppiumServer, driveUi, loadPlan, parsePlan } from '../../src/ui/index.ts';
 import { findAppiumProcesses } from '../support/leftovers.ts';
-import { startPipelineEnv } from '../support/pipeline-env.ts';
+import { startLabBench } from '../support/lab-bench.ts';
 
 const logger = silentLogger();
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -21,10 +14,10 @@ test(
   'the default plan through real Appium, WebdriverIO and adb on xiaomi-2021: setup finished, consents applied as decided, every step captured, nothing left behind',
   { timeout: 240_000 },
   async (t) => {
-    const world = await startPipelineEnv();
-    const root = await mkdtemp(join(tmpdir(), 'ui-drive-'));
-    const first = 20_000 + 2 * randomInt(10_000);
-    const held: { device?: RunningDevice; capture?: CaptureSession } = {};
+    const bench = await startLabBench(t, 'ui-drive');
+    const { world, root } = bench;
+    const { image, runDir, device: running } = await bench.boot('xiaomi-2021', { runName: 'run' });
+    // Stopped before the device: the bench stops what it holds newest first.
     const appium = new AppiumServer({
       appiumHome: world.config.appiumHome,
       androidHome: world.config.appiumAndroidHome,
@@ -32,32 +25,7 @@ test(
       logDir: join(root, 'logs'),
       logger,
     });
-    t.after(async () => {
-      await appium.stop();
-      await held.device?.stop();
-      await held.capture?.stop();
-      await world.close();
-      await rm(root, { recursive: true, force: true });
-    });
-    const resolved = await resolveImageArgument('xiaomi-2021', world.config);
-    const image = await intakeImage(resolved.path, new ImageStore(world.config.dataRoot), {
-      logger,
-    });
-    const launcher = new LabPhoneLauncher({
-      adb: world.adb,
-      consoleAuthTokenPath: world.config.consoleAuthTokenPath,
-      leases: { lockDir: join(root, 'leases'), first, last: first + 40 },
-    });
-    const runDir = join(root, 'run');
-    const capture = await startCapture({ runDir, logger });
-    held.capture = capture;
-    const running = await launcher.launch({
-      imageDir: image.dir,
-      runDir,
-      network: { dnsServer: capture.dns, httpProxy: capture.proxy },
-      logger,
-    });
-    held.device = running;
+    bench.onStop(() => appium.stop());
     const setting = async (key: string) =>
       (await running.shell(`settings get secure ${key}`)).stdout.trim();
     assert.equal(await setting('user_setup_complete'), '0', 'the setup wizard shows at boot');
@@ -172,7 +140,7 @@ test(
       logDir: join(root, 'logs'),
       logger,
     });
-    t.after(() => doomed.stop());
+    bench.onStop(() => doomed.stop());
     let stopping: Promise<void> | undefined;
     const cut = await driveUi({
       device: running,
