@@ -37,15 +37,10 @@ export const PIPELINE: readonly StageDefinition[] = [
   { name: 'report', run: reportStage },
 ];
 
-/** The stages that need a running device; an image that cannot run skips them. */
-const DEVICE_STAGES: ReadonlySet<StageName> = new Set([
-  'boot',
-  'prepare',
-  'plant',
-  'exercise',
-  'collect',
-  'correlate',
-]);
+/** Between intake and report every stage needs the running image; one that cannot run skips them. */
+const DEVICE_STAGES: ReadonlySet<StageName> = new Set(
+  STAGES.filter((stage) => stage !== 'intake' && stage !== 'report'),
+);
 
 export interface AnalysisDeps {
   config: Config;

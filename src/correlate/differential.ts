@@ -68,6 +68,15 @@ function changedSpans(a: Buffer, b: Buffer): Array<[number, number, number, numb
     }
     return spans;
   }
+  const { prefix, suffix } = commonEnds(a, b);
+  return [[prefix, a.length - suffix, prefix, b.length - suffix]];
+}
+
+/** The lengths of the common prefix and of the common suffix after it. */
+function commonEnds(
+  a: ArrayLike<number> | string,
+  b: ArrayLike<number> | string,
+): { prefix: number; suffix: number } {
   let prefix = 0;
   while (prefix < a.length && prefix < b.length && a[prefix] === b[prefix]) prefix++;
   let suffix = 0;
@@ -77,25 +86,12 @@ function changedSpans(a: Buffer, b: Buffer): Array<[number, number, number, numb
     a[a.length - 1 - suffix] === b[b.length - 1 - suffix]
   )
     suffix++;
-  return [[prefix, a.length - suffix, prefix, b.length - suffix]];
+  return { prefix, suffix };
 }
 
 /** How many characters of a value change between the two runs. */
 function valueSpan(current: string, previous: string): number {
-  let prefix = 0;
-  while (
-    prefix < current.length &&
-    prefix < previous.length &&
-    current[prefix] === previous[prefix]
-  )
-    prefix++;
-  let suffix = 0;
-  while (
-    suffix < current.length - prefix &&
-    suffix < previous.length - prefix &&
-    current[current.length - 1 - suffix] === previous[previous.length - 1 - suffix]
-  )
-    suffix++;
+  const { prefix, suffix } = commonEnds(current, previous);
   return Math.max(0, current.length - prefix - suffix);
 }
 

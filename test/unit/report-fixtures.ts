@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { CanaryKind, CanarySet } from '../../src/canary/types.ts';
 import type { Flow } from '../../src/capture/flow.ts';
 import type { Leak } from '../../src/correlate/types.ts';
+import { STAGES } from '../../src/queue/names.ts';
 import type { ReportInput, StageRecord } from '../../src/report/model.ts';
 
 export const T0 = Date.UTC(2016, 10, 15, 10, 0, 0);
@@ -100,17 +101,7 @@ export function flow(
 }
 
 export function stages(failed?: string): StageRecord[] {
-  const names = [
-    'intake',
-    'boot',
-    'prepare',
-    'plant',
-    'exercise',
-    'collect',
-    'correlate',
-    'report',
-  ];
-  return names.map((name, i) => ({
+  return STAGES.map((name, i) => ({
     name,
     startedAt: T0 + i * 1000,
     finishedAt: T0 + i * 1000 + 900,
