@@ -17,6 +17,7 @@ import type {
   FridaSpawn,
 } from '../../src/instrument/frida-api.ts';
 import { silentLogger } from '../../src/log.ts';
+import { inventoryApp } from '../support/inventory-app.ts';
 
 const logger = silentLogger();
 
@@ -85,25 +86,7 @@ function app(
   permissions: InventoryApp['permissions'],
   extra: Partial<InventoryApp> = {},
 ): InventoryApp {
-  return {
-    package: pkg,
-    label: undefined,
-    versionName: undefined,
-    versionCode: undefined,
-    path: `/system/app/${pkg}.apk`,
-    privileged: false,
-    sharedUserId: undefined,
-    systemUid: false,
-    permissions,
-    bootReceivers: [],
-    exportedComponents: [],
-    signingCertSha256: undefined,
-    platformSigned: false,
-    urls: [],
-    hosts: [],
-    problems: [],
-    ...extra,
-  };
+  return inventoryApp({ package: pkg, path: `/system/app/${pkg}.apk`, permissions, ...extra });
 }
 
 test('attach plan: system processes, then apps with dangerous or privileged permissions by reach; job override wins', () => {

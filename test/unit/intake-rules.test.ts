@@ -8,27 +8,10 @@ import {
 } from '../../src/intake/indicators.ts';
 import type { InventoryApp } from '../../src/intake/inventory/types.ts';
 import { planRun } from '../../src/intake/run-plan.ts';
+import { inventoryApp } from '../support/inventory-app.ts';
 
 function app(overrides: Partial<InventoryApp>): InventoryApp {
-  return {
-    package: 'com.example.app',
-    label: undefined,
-    versionName: undefined,
-    versionCode: undefined,
-    path: '/system/app/App/App.apk',
-    privileged: false,
-    sharedUserId: undefined,
-    systemUid: false,
-    permissions: [],
-    bootReceivers: [],
-    exportedComponents: [],
-    signingCertSha256: undefined,
-    platformSigned: false,
-    urls: [],
-    hosts: [],
-    problems: [],
-    ...overrides,
-  };
+  return inventoryApp(overrides);
 }
 
 test('globs match whole names, case-insensitively, with * only', () => {
