@@ -56,10 +56,7 @@ export async function readSubmission(
     throw new ApiError(400, 'image-missing', 'choose a lab image or a file to upload');
   }
   const body = await readJsonBody(req);
-  const submission = parseJsonSubmission(body);
-  const label = 'lab' in submission.source ? submission.source.lab : '';
-  await checkExerciseOptions(submission.options, label);
-  return submission;
+  return parseJsonSubmission(body);
 }
 
 /**
@@ -213,6 +210,8 @@ export async function jobForSubmission(
   config: Config,
 ): Promise<AnalysisJobData> {
   const image = await checkImage(submission.source, config);
+  // Only JSON bodies carry a plan or consents, so no upload is left behind when this refuses.
+  await checkExerciseOptions(submission.options, image.label);
   return analysisJobData(image, {
     ...(submission.baselineRunId ? { baselineRunId: submission.baselineRunId } : {}),
     options: submission.options,
