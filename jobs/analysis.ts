@@ -15,7 +15,7 @@ import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from '../src/q
 import type { AppiumServer } from '../src/ui/index.ts';
 import { STAGES, type StageName } from '../src/queue/names.ts';
 import { RUN_FILES, writeJsonAtomic, type RunRecord } from '../src/run/run-dir.ts';
-import { Teardown } from '../src/run/teardown.ts';
+import { Teardown } from '../src/host/teardown.ts';
 import type { RunContext, StageDefinition } from './context.ts';
 import { bootStage } from './stages/boot.ts';
 import { collectStage } from './stages/collect.ts';

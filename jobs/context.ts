@@ -1,17 +1,18 @@
 import type { GeneratedCanaries } from '../src/canary/generate.ts';
 import type { Flow } from '../src/capture/flow.ts';
 import type { CaptureSession } from '../src/capture/index.ts';
+import type { RunNetwork } from '../src/capture/run-network.ts';
 import type { Config } from '../src/config.ts';
 import type { Leak } from '../src/correlate/types.ts';
 import type { RunningDevice } from '../src/device/device.ts';
 import type { AdbClient } from '../src/device/adb-client.ts';
 import type { StoredImage } from '../src/intake/index.ts';
-import type { InstrumentationEvent } from '../src/instrument/events.ts';
+import type { InstrumentationEvent } from '../src/android/instrumentation-events.ts';
 import type { Logger } from '../src/log.ts';
 import type { AnalysisJobData, AnalysisProgress } from '../src/queue/job-data.ts';
 import type { StageName } from '../src/queue/names.ts';
 import type { StageRecord } from '../src/report/model.ts';
-import type { Teardown } from '../src/run/teardown.ts';
+import type { Teardown } from '../src/host/teardown.ts';
 import type { AppiumServer } from '../src/ui/index.ts';
 import type { UiReport } from '../src/report/model.ts';
 
@@ -35,6 +36,8 @@ export interface RunContext {
   image?: StoredImage;
   /** Set by intake when the device boots another image than the submitted one (a transplant). */
   bootImage?: StoredImage;
+  /** Set by boot: the run's cage (or uncontained network) and its capture. */
+  network?: RunNetwork;
   capture?: CaptureSession;
   device?: RunningDevice;
   canaries?: GeneratedCanaries;

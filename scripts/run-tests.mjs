@@ -33,5 +33,13 @@ const args = [
   '--test-reporter=spec',
   ...files,
 ];
+const started = process.hrtime.bigint();
 const child = spawn(process.execPath, args, { stdio: 'inherit' });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('exit', (code, signal) => {
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const minutes = Math.floor(seconds / 60);
+  console.log(
+    `\nwall time: ${minutes} min ${(seconds - minutes * 60).toFixed(1)} s for ${files.length} test files`,
+  );
+  process.exit(code ?? (signal ? 1 : 0));
+});

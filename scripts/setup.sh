@@ -20,6 +20,14 @@ want keytool openjdk-17-jre-headless
 want zip zip
 want mkfs.erofs erofs-utils
 [ -f /usr/share/android-framework-res/framework-res.apk ] || need_debs+=(android-framework-res)
+# The cage (docs/cage.md): namespaces and veth pairs, the edge rules, relays into the cage, the
+# containment probe's ping and the edge pcap. conntrack is optional: the cage reads
+# /proc/net/nf_conntrack and only falls back to the conntrack tool where that file is absent.
+want ip iproute2
+want nft nftables
+want socat socat
+want ping iputils-ping
+want dumpcap tshark
 if [ "$purpose" = test ]; then
   want tshark tshark
   want chromium chromium

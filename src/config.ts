@@ -1,8 +1,19 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from './errors.ts';
+
+/**
+ * Every device launcher, by name: `CANARYTRAP_LAUNCHER` and a job's `launcher` option take one
+ * of these. Each is a folder under src/device/ and one entry in src/device/launchers.ts.
+ */
+export const LAUNCHER_NAMES = ['lab-phone', 'sdk-emulator'] as const;
+export type LauncherName = (typeof LAUNCHER_NAMES)[number];
+
+export function isLauncherName(value: string): value is LauncherName {
+  return (LAUNCHER_NAMES as readonly string[]).includes(value);
+}
 
 /**
  * The one place environment variables are read. Everything else receives typed options.
@@ -29,8 +40,8 @@ export interface Config {
    * system images under `ANDROID_HOME` are always searched too.
    */
   baseImageDirs: string[];
-  /** Which device to boot images on. `CANARYTRAP_LAUNCHER`: `lab-phone` | `sdk-emulator` | `auto` (default). */
-  launcher: 'lab-phone' | 'sdk-emulator' | 'auto';
+  /** Which device to boot images on. `CANARYTRAP_LAUNCHER`: one of LAUNCHER_NAMES, or `auto` (default). */
+  launcher: LauncherName | 'auto';
   /** pino level. `CANARYTRAP_LOG_LEVEL`, default `warn`. */
   logLevel: string;
   /** The emulator console auth token file: `$HOME/.emulator_console_auth_token`, as the emulator and adb use it. */
@@ -57,9 +68,9 @@ type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const launcher = env['CANARYTRAP_LAUNCHER'] ?? 'auto';
-  if (launcher !== 'lab-phone' && launcher !== 'sdk-emulator' && launcher !== 'auto') {
+  if (launcher !== 'auto' && !isLauncherName(launcher)) {
     throw new InputError('config-invalid', `CANARYTRAP_LAUNCHER is "${launcher}"`, {
-      hint: 'set it to lab-phone, sdk-emulator or auto',
+      hint: `set it to ${LAUNCHER_NAMES.join(', ')} or auto`,
     });
   }
   const adbServerPort = Number(env['ANDROID_ADB_SERVER_PORT'] ?? 5037);
@@ -126,4 +137,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 /** The emulator's console auth token file, where the SDK emulator and the lab phone both keep it. */
 export function consoleAuthTokenPath(env: Env = process.env): string {
   return resolve(env['HOME'] ?? homedir(), '.emulator_console_auth_token');
+}
+
+/** Where the worker records the cages it made (their owner), so a later worker can sweep them. */
+export function cageStateDir(config: Pick<Config, 'dataRoot'>): string {
+  return join(config.dataRoot, 'cages');
 }

@@ -1,14 +1,33 @@
 import { destination, pino, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 export type { Logger };
 
+/** `pretty`: one coloured line per entry, for a person. `json`: JSON lines, for a program. */
+export type LogFormat = 'pretty' | 'json';
+
+/** Pretty where a person reads stderr (a terminal), JSON lines where a program does. */
+export function defaultLogFormat(stderr: { isTTY?: boolean } = process.stderr): LogFormat {
+  return stderr.isTTY ? 'pretty' : 'json';
+}
+
 /**
- * A logger writing JSON lines to stderr, so command output on stdout stays clean for scripts.
- * Bind `jobId`, `stage` and `device` with `.child()` where they are known. The level comes
- * from the config module (CANARYTRAP_LOG_LEVEL).
+ * A logger writing to stderr, so command output on stdout stays clean for scripts. Bind `jobId`,
+ * `stage` and `device` with `.child()` where they are known. The level comes from the config
+ * module (CANARYTRAP_LOG_LEVEL).
  */
-export function createLogger(level = 'warn'): Logger {
-  return pino({ level, base: undefined }, destination(2));
+export function createLogger(level = 'warn', format: LogFormat = defaultLogFormat()): Logger {
+  const options = { level, base: undefined };
+  if (format === 'json') return pino(options, destination(2));
+  // Synchronous, like destination(2): a line logged just before exit is not lost.
+  const stream = pinoPretty({
+    destination: 2,
+    sync: true,
+    colorize: process.stderr.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss',
+    singleLine: true,
+  });
+  return pino(options, stream);
 }
 
 /** A logger that drops everything: for library use and tests that do not look at logs. */

@@ -1,4 +1,4 @@
-import type { InstrumentationEvent } from '../../src/instrument/events.ts';
+import type { InstrumentationEvent } from '../../src/android/instrumentation-events.ts';
 import { fridaRuntime, type FridaRuntime, type JavaApi, type JavaWrapper } from './frida.ts';
 import { callMethod } from './java.ts';
 

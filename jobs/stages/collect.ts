@@ -1,6 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeHar } from '../../src/capture/index.ts';
+import { readEdgeOnlyFlows } from '../../src/correlate/index.ts';
 import { waitForQuiet } from '../../src/capture/quiet.ts';
 import { CanarytrapError } from '../../src/errors.ts';
 import { parseEventLines, pullDeviceEvents } from '../../src/instrument/device-events.ts';
@@ -33,6 +34,21 @@ export async function collectStage(context: RunContext): Promise<string> {
   await device.stop();
   await capture.stop();
   context.flows = capture.flows();
+  const edgePcap = await context.network?.stopEdgeRecording();
+  const cage = context.network?.device.cage;
+  if (edgePcap && cage) {
+    // ICMP and QUIC never reach a live listener: the edge pcap is their only record.
+    const edge = await readEdgeOnlyFlows(edgePcap, {
+      deviceIp: cage.addressing.deviceIp,
+      hostForIp: (ip) => capture.hostForIp(ip),
+    });
+    context.limitations.push(...edge.warnings.map((w) => `edge pcap: ${w}`));
+    context.flows.push(...edge.flows);
+    await appendFile(
+      join(runDir, RUN_FILES.flows),
+      edge.flows.map((flow) => `${JSON.stringify(flow)}\n`).join(''),
+    );
+  }
   await writeHar(context.flows, join(runDir, RUN_FILES.har));
   return `${context.flows.length} flows, ${context.events.length} instrumentation events, ${capture.dnsQueries().length} DNS queries`;
 }

@@ -27,5 +27,6 @@ export async function correlateStage(context: RunContext): Promise<string> {
   context.leaks = result.leaks;
   for (const warning of result.warnings) context.limitations.push(warning);
   const kinds = new Set(result.leaks.map((l) => l.canary.kind));
-  return `${result.leaks.length} leaks of ${kinds.size} canary kinds`;
+  const unread = result.opaque.filter((o) => !o.plaintextFromHook).length;
+  return `${result.leaks.length} leaks of ${kinds.size} canary kinds${unread > 0 ? `; ${unread} flows capture could not read` : ''}`;
 }

@@ -19,7 +19,6 @@ export async function prepareStage(context: RunContext): Promise<string> {
   });
   const instrumentation = await startInstrumentation({
     device,
-    launcher: device.launcher,
     logger: context.logger,
     ...(context.config.fridaServerDir ? { fridaServerDir: context.config.fridaServerDir } : {}),
     eventsPath: join(runDir, FRIDA_EVENTS_FILE),

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { listOpaqueFlows } from '../../src/correlate/index.ts';
 import { CanarytrapError } from '../../src/errors.ts';
 import { buildReport } from '../../src/report/build.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
@@ -49,6 +50,8 @@ export function assembleReport(context: RunContext): Report {
     canaries,
     leaks: context.leaks,
     flows: context.flows,
+    // The same list the correlate stage found: a pure function of the flows and events.
+    opaque: listOpaqueFlows(context.flows, context.events),
     stages: context.stages,
     limitations: context.limitations,
     inventory: image.inventory,

@@ -1,19 +1,29 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
-import { CanarytrapError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { LoopbackNames, normaliseName } from './loopback-names.ts';
+import { normaliseName, plainIp, type HostPort } from './addresses.ts';
+import type { FakeIpNames } from './fake-ip-names.ts';
+import { bindUdp, udpAddress } from './listen.ts';
+import {
+  lookupOriginalDestination,
+  type OriginalDestinationLookup,
+} from './original-destination.ts';
 import type { DnsQueryRecord, ListenAddress } from './types.ts';
 
 export interface DnsSinkholeOptions {
-  /** Loopback address to listen on. */
+  /** Address to listen on: loopback, or the cage's gateway. */
   host: string;
   /** UDP port; default a free one. The SDK emulator sends DNS to port 53 only. */
   port?: number;
   logger: Logger;
-  /** The run's address book, shared with the proxy so it can name addresses. */
-  names: LoopbackNames;
-  /** Called for every query answered, with the packet as received. */
+  /** The run's address book, shared with the front so it can name addresses. */
+  names: FakeIpNames;
+  /**
+   * In a cage, queries to any resolver are redirected here; this says which resolver the device
+   * meant, recorded as `resolver`. Absent outside a cage, where devices are told the sinkhole.
+   */
+  originalDestination?: OriginalDestinationLookup;
+  /** Called for every question answered, with the packet as received, in arrival order. */
   onQuery?: (record: DnsQueryRecord, packet: Buffer) => void;
 }
 
@@ -21,12 +31,14 @@ export interface DnsSinkholeOptions {
 const ANSWER_TTL = 300;
 
 /**
- * A UDP DNS server that answers every A query with the name's loopback address from the run's
- * address book, AAAA and everything else with an empty NOERROR (so clients fall back to IPv4),
- * and records each query. It never asks any other server.
+ * A UDP DNS server that answers every A query with the name's fake IP from the run's address
+ * book, AAAA and everything else with an empty NOERROR (so clients fall back to IPv4), and
+ * records each query. It never asks any other server.
  */
 export class DnsSinkhole {
   private readonly records: DnsQueryRecord[] = [];
+  /** Records wait for their resolver lookup; the chain keeps them in arrival order. */
+  private recording: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -41,25 +53,8 @@ export class DnsSinkhole {
   }
 
   static async start(options: DnsSinkholeOptions): Promise<DnsSinkhole> {
-    const socket = createSocket(options.host.includes(':') ? 'udp6' : 'udp4');
-    try {
-      await bindPort(socket, options.host, options.port ?? 0);
-    } catch (error) {
-      socket.close();
-      throw new CanarytrapError(
-        'dns-sinkhole-bind-failed',
-        `cannot listen on ${options.host}:${options.port ?? 0} (udp)`,
-        {
-          cause: error,
-          hint:
-            options.port !== undefined && options.port < 1024
-              ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE for the worker'
-              : 'pass a loopback address this host has as the capture host',
-        },
-      );
-    }
-    const bound = socket.address();
-    return new DnsSinkhole(socket, options, { host: bound.address, port: bound.port });
+    const socket = await bindUdp(options.host, options.port ?? 0, 'dns-sinkhole-bind-failed');
+    return new DnsSinkhole(socket, options, udpAddress(socket));
   }
 
   queries(): DnsQueryRecord[] {
@@ -70,8 +65,12 @@ export class DnsSinkhole {
     return this.options.names.nameFor(ip);
   }
 
+  /** Closes the socket once every query received so far is recorded. Safe to call twice. */
   stop(): Promise<void> {
-    this.stopping ??= new Promise<void>((resolve) => this.socket.close(() => resolve()));
+    this.stopping ??= (async () => {
+      await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+      await this.recording;
+    })();
     return this.stopping;
   }
 
@@ -88,20 +87,17 @@ export class DnsSinkhole {
       return;
     }
     if (query.type === 'response') return;
+    const t = Date.now();
+    const client = { ip: plainIp(remote.address), port: remote.port };
     const answers: dnsPacket.Answer[] = [];
+    const questions: Array<Omit<DnsQueryRecord, 'resolver'>> = [];
     for (const question of query.questions ?? []) {
       const name = normaliseName(question.name);
-      const ip = question.type === 'A' ? this.options.names.addressFor(name) : null;
+      const ip = question.type === 'A' ? (this.options.names.addressFor(name) ?? null) : null;
       if (ip !== null) answers.push({ type: 'A', name: question.name, ttl: ANSWER_TTL, data: ip });
-      const record: DnsQueryRecord = {
-        t: Date.now(),
-        name,
-        type: question.type,
-        answer: ip,
-        client: { ip: remote.address, port: remote.port },
-      };
-      this.records.push(record);
-      this.options.onQuery?.(record, message);
+      if (question.type === 'A' && ip === null)
+        this.options.logger.warn({ name }, 'fake-IP range spent: query left unanswered');
+      questions.push({ t, name, type: question.type, answer: ip, client });
     }
     const response = dnsPacket.encode({
       type: 'response',
@@ -113,19 +109,37 @@ export class DnsSinkhole {
       questions: query.questions ?? [],
       answers,
     });
+    // The answer does not wait for the record: the device must not see the capture's latency.
     this.socket.send(response, remote.port, remote.address, (error) => {
       if (error) this.options.logger.warn({ err: error }, 'could not send dns answer');
     });
+    this.record(questions, message, client);
   }
-}
 
-function bindPort(socket: Socket, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    socket.once('error', onError);
-    socket.bind(port, host, () => {
-      socket.off('error', onError);
-      resolve();
+  private record(
+    questions: Array<Omit<DnsQueryRecord, 'resolver'>>,
+    packet: Buffer,
+    client: HostPort,
+  ): void {
+    const lookup = this.options.originalDestination;
+    if (lookup === undefined) {
+      for (const question of questions) this.keep(question, packet);
+      return;
+    }
+    const resolver = lookupOriginalDestination(lookup, 'udp', client, this.options.logger);
+    this.recording = this.recording.then(async () => {
+      const found = await resolver;
+      for (const question of questions)
+        this.keep(found === undefined ? question : { ...question, resolver: found }, packet);
     });
-  });
+  }
+
+  private keep(record: DnsQueryRecord, packet: Buffer): void {
+    this.records.push(record);
+    try {
+      this.options.onQuery?.(record, packet);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'dns query listener failed');
+    }
+  }
 }

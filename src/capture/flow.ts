@@ -4,7 +4,10 @@
  * Lines (`flows.jsonl` in the run directory).
  */
 export interface FlowEndpoint {
-  /** The name the client asked for (DNS query, SNI, Host header), where known. */
+  /**
+   * The name the client asked for (DNS query, SNI, Host header, or the name the sinkhole gave
+   * `ip`); the address itself when no name is known.
+   */
   host?: string;
   ip: string;
   port: number;
@@ -25,7 +28,7 @@ export interface HttpResponseSummary {
   body: string;
 }
 
-export type FlowProtocol = 'http' | 'https' | 'tcp' | 'tls' | 'udp' | 'dns' | 'sms';
+export type FlowProtocol = 'http' | 'https' | 'tcp' | 'tls' | 'udp' | 'icmp' | 'dns' | 'sms';
 
 export interface Flow {
   id: string;

@@ -1,6 +1,9 @@
 import { getLocal, type CompletedRequest, type CompletedResponse, type Mockttp } from 'mockttp';
 import { CanarytrapError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { plainIp } from './addresses.ts';
+import { guardBackend } from './backend-guard.ts';
+import type { FakeIpNames } from './fake-ip-names.ts';
 import type { Flow } from './flow.ts';
 import {
   clientErrorFlow,
@@ -9,26 +12,28 @@ import {
   rawFlow,
   tlsFailureFlow,
 } from './flow-builders.ts';
-import type { LoopbackNames } from './loopback-names.ts';
-import { ProxyFront, type ProxiedConnection } from './proxy-front.ts';
+import { BACKEND_HOST, CaptureFront, type FrontConnection, type FrontMode } from './front.ts';
 import { pickResponder } from './responders.ts';
 import type { ListenAddress, Responder } from './types.ts';
 
 export interface InterceptionProxyOptions {
-  /** Loopback address clients connect to. */
+  /** Address clients connect to: loopback (proxy mode) or the cage's gateway (transparent). */
   host: string;
+  mode: FrontMode;
   ca: { certificatePem: string; keyPem: string };
   responders: readonly Responder[];
-  /** The run's address book, to name the addresses clients tunnel to. */
-  names: LoopbackNames;
+  /** The run's address book, to name the addresses clients connect to. */
+  names: FakeIpNames;
   logger: Logger;
   onFlow(flow: Flow): void;
 }
 
 /**
- * The run's HTTP(S) proxy: a front that owns every client connection (see ProxyFront) and a
- * mockttp server, with the run's CA, that decrypts and answers every request itself from the
+ * The run's TCP interception: a front that owns every client connection (see CaptureFront) and
+ * a mockttp server, with the run's CA, that decrypts and answers every request itself from the
  * responders. No rule forwards upstream, and mockttp's unknown-protocol passthrough stays off.
+ * Only what came through the front is evidence: mockttp is reachable on 127.0.0.1 from the front
+ * alone, and anything it reports about another client is dropped and logged.
  */
 export class InterceptionProxy {
   private readonly requests = new Map<string, CompletedRequest>();
@@ -37,12 +42,17 @@ export class InterceptionProxy {
 
   private constructor(
     private readonly server: Mockttp,
-    private readonly front: ProxyFront,
+    private readonly front: CaptureFront,
     private readonly options: InterceptionProxyOptions,
   ) {}
 
   get address(): ListenAddress {
     return this.front.address;
+  }
+
+  /** mockttp's own port; nothing but the front may use it. */
+  get backendPort(): number {
+    return this.server.port;
   }
 
   static async start(options: InterceptionProxyOptions): Promise<InterceptionProxy> {
@@ -52,16 +62,29 @@ export class InterceptionProxy {
       suggestChanges: false,
       cors: false,
     });
-    let front: ProxyFront | undefined;
+    let front: CaptureFront | undefined;
     try {
       await server.start();
       const sink: { proxy?: InterceptionProxy } = {};
-      front = await ProxyFront.start({
+      front = await CaptureFront.start({
         host: options.host,
+        mode: options.mode,
         backendPort: server.port,
         logger: options.logger,
         onRawConnection: (connection, bytes) => sink.proxy?.emitRaw(connection, bytes),
       });
+      const admitted = front;
+      guardBackend(
+        server,
+        (socket) =>
+          plainIp(socket.localAddress) === BACKEND_HOST &&
+          admitted.connectionForBackendPeer(socket.remoteAddress, socket.remotePort) !== undefined,
+        (socket) =>
+          options.logger.warn(
+            { client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` },
+            'refused a connection to the interception server that did not come through the front',
+          ),
+      );
       // Set before any connection can arrive: no I/O callback runs between these two lines.
       const proxy = new InterceptionProxy(server, front, options);
       sink.proxy = proxy;
@@ -97,10 +120,15 @@ export class InterceptionProxy {
   private async subscribe(): Promise<void> {
     const { names, responders } = this.options;
     await this.server.forAnyRequest().thenCallback((request) => {
-      const connection = this.front.connectionForBackendPort(request.remotePort);
+      const connection = this.front.connectionForBackendPeer(
+        request.remoteIpAddress,
+        request.remotePort,
+      );
+      // The guard cuts strangers on arrival; one that slipped in before it was set gets nothing.
+      if (connection === undefined) return 'reset';
       const host =
         hostFromAuthority(request.headers.host ?? request.headers[':authority']) ??
-        connection?.sni ??
+        connection.sni ??
         '';
       const answer = pickResponder(responders, host, request.path);
       return { statusCode: answer.status, headers: answer.headers ?? {}, body: answer.body };
@@ -120,24 +148,42 @@ export class InterceptionProxy {
       if (request !== undefined) this.emitHttp(request, undefined);
     });
     await this.server.on('tls-client-error', (failure) => {
-      const connection = this.front.connectionForBackendPort(failure.remotePort);
-      this.emit(tlsFailureFlow(failure, connection, names));
+      const connection = this.fromFront(failure.remoteIpAddress, failure.remotePort, 'tls');
+      if (connection !== undefined) this.emit(tlsFailureFlow(failure, connection, names));
     });
     await this.server.on('client-error', (error) => {
-      const connection = this.front.connectionForBackendPort(error.request.remotePort);
-      this.emit(clientErrorFlow(error, connection, names));
+      const { remoteIpAddress, remotePort } = error.request;
+      const connection = this.fromFront(remoteIpAddress, remotePort, 'client-error');
+      if (connection !== undefined) this.emit(clientErrorFlow(error, connection, names));
     });
   }
 
   private emitHttp(request: CompletedRequest, response: CompletedResponse | undefined): void {
     this.requests.delete(request.id);
     this.responses.delete(request.id);
-    const connection = this.front.connectionForBackendPort(request.remotePort);
-    this.emit(httpFlow(request, response, connection, this.options.names));
+    const connection = this.fromFront(request.remoteIpAddress, request.remotePort, 'request');
+    if (connection !== undefined)
+      this.emit(httpFlow(request, response, connection, this.options.names));
   }
 
-  private emitRaw(connection: ProxiedConnection, bytes: Buffer): void {
+  private emitRaw(connection: FrontConnection, bytes: Buffer): void {
     this.emit(rawFlow(connection, bytes, this.options.names, this.address));
+  }
+
+  /** The front's connection behind a mockttp event; anything else is not evidence, only a log line. */
+  private fromFront(
+    ip: string | undefined,
+    port: number | undefined,
+    what: string,
+  ): FrontConnection | undefined {
+    const connection = this.front.connectionForBackendPeer(ip, port);
+    if (connection === undefined) {
+      this.options.logger.warn(
+        { client: `${ip ?? '?'}:${port ?? '?'}`, event: what },
+        'discarded traffic that did not come through the capture front',
+      );
+    }
+    return connection;
   }
 
   private emit(flow: Flow): void {

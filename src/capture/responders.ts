@@ -1,4 +1,4 @@
-import { normaliseName } from './loopback-names.ts';
+import { normaliseName } from './addresses.ts';
 import type { Responder } from './types.ts';
 
 /** What every request without a matching responder gets: a bland success. */

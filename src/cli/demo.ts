@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { enqueueAnalysis, openAnalysisQueue } from '../queue/analysis-queue.ts';
 import { ensureRedis } from '../queue/connection.ts';
 import { newRunId } from '../run/run-dir.ts';
-import { diffReports, renderDiffText } from '../report/diff.ts';
+import { diffReports } from '../report/diff.ts';
+import { renderDiffText } from '../report/diff-text.ts';
 import type { Config } from '../config.ts';
 import type { AnalysisOptions } from '../queue/job-data.ts';
 import { EXIT } from './exit-codes.ts';
@@ -71,7 +72,8 @@ export function registerDemo(program: Command): void {
     )
     .action(
       action(async (flags: { withFix?: boolean; consents?: boolean }) => {
-        const { config, logger } = cliRuntime();
+        // The demo is read by a person even when piped: its log lines are never raw JSON.
+        const { config, logger } = cliRuntime({ logFormat: 'pretty' });
         const redis = await ensureRedis(config);
         const worker = startWorker(redis.url, config, logger, 1);
         try {

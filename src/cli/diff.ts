@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
-import { diffReports, renderDiffHtml, renderDiffText } from '../report/diff.ts';
+import { diffReports } from '../report/diff.ts';
+import { renderDiffHtml } from '../report/diff-html.ts';
+import { renderDiffText } from '../report/diff-text.ts';
 import { loadReport } from './report.ts';
 import { action, cliRuntime } from './runtime.ts';
 

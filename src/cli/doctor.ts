@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatChecks, runDoctor } from '../device/doctor/index.ts';
+import { formatChecks, runDoctor } from '../doctor/index.ts';
 import { EXIT } from './exit-codes.ts';
 import { action, cliRuntime } from './runtime.ts';
 

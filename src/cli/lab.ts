@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCapture } from '../capture/index.ts';
+import { cageCapability, startRunNetwork } from '../capture/run-network.ts';
+import { cageStateDir } from '../config.ts';
 import { AdbClient } from '../device/adb-client.ts';
-import { leaseConsolePorts } from '../device/port-lease.ts';
+import { LabPhoneLauncher } from '../device/lab-phone/launcher.ts';
 import { InputError } from '../errors.ts';
+import { pollUntil } from '../host/poll.ts';
 import { ImageStore, intakeImage } from '../intake/index.ts';
-import { startLabPhone } from '../lab/phone.ts';
 import { resolveImageArgument } from './image-argument.ts';
 import { action, cliRuntime } from './runtime.ts';
 
@@ -27,7 +28,7 @@ export function registerLab(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nIts traffic goes to a private DNS sinkhole and interception proxy, printed at start. Exit codes: 0 stopped, 3 bad image.',
+      '\nThe phone runs in a network cage of its own where this host can make one (root, ip, nft): its traffic lands on a private DNS sinkhole and capture, printed at start. Exit codes: 0 stopped, 3 bad image.',
     )
     .action(
       action(async (image: string, flags: { consolePort?: string }) => {
@@ -48,41 +49,80 @@ export function registerLab(program: Command): void {
             `--console-port ${flags.consolePort} is not an even port number`,
           );
         }
-        const lease = explicit === undefined ? await leaseConsolePorts() : undefined;
-        const consolePort = explicit ?? lease?.consolePort ?? 5554;
         const work = await mkdtemp(join(tmpdir(), 'canarytrap-lab-start-'));
         const adb = new AdbClient({ adbPath: config.adbPath, serverPort: config.adbServerPort });
-        await adb.startServer();
-        const capture = await startCapture({ runDir: work, logger });
+        // The same launcher a run boots through: the phone is its own process, reached by adb
+        // and its console like an emulator. An explicit port is a lease range of one pair.
+        const launcher = new LabPhoneLauncher({
+          adb,
+          consoleAuthTokenPath: config.consoleAuthTokenPath,
+          ...(explicit === undefined ? {} : { leases: { first: explicit, last: explicit } }),
+        });
+        // Caged as a run's device is, where this host can: the phone then cannot reach the host.
+        const capability = await cageCapability();
+        const network = await startRunNetwork({
+          runDir: work,
+          logger,
+          containment: capability.ok
+            ? { mode: 'caged', stateDir: cageStateDir(config) }
+            : { mode: 'uncontained', reason: capability.reason },
+        }).catch(async (error: unknown) => {
+          await rm(work, { recursive: true, force: true });
+          throw error;
+        });
         try {
-          const phone = await startLabPhone({
+          const { capture } = network;
+          await using phone = await launcher.launch({
             imageDir: stored.dir,
-            consolePort,
-            adbServerPort: config.adbServerPort,
-            network: { dnsServer: capture.dns, httpProxy: capture.proxy },
-            workDir: work,
-            authTokenFile: config.consoleAuthTokenPath,
+            runDir: work,
+            network: {
+              dnsServer: network.device.dnsServer,
+              ...(network.device.httpProxy ? { httpProxy: network.device.httpProxy } : {}),
+            },
+            ...(network.device.cage ? { cage: network.device.cage } : {}),
             logger,
           });
+          const where =
+            network.containment.mode === 'caged'
+              ? `caged in ${network.device.cage?.addressing.netns ?? 'its namespace'} (device ${network.device.cage?.addressing.deviceIp ?? '?'}, gateway and DNS ${network.device.dnsServer.host})`
+              : `UNCONTAINED (${network.containment.reason}): DNS sinkhole ${capture.dns.host}:${capture.dns.port}`;
           process.stdout.write(
             `${phone.serial} running ${resolved.label}: console port ${phone.consolePort}, adb port ${phone.adbPort}\n` +
-              `DNS sinkhole ${capture.dns.host}:${capture.dns.port}, proxy ${capture.proxy.host}:${capture.proxy.port}, captures in ${work}\n` +
+              `${where}; captures in ${work}\n` +
               `try: adb -s ${phone.serial} shell content query --uri content://sms/inbox   (Ctrl-C stops)\n`,
           );
-          await Promise.race([
-            phone.stopped,
-            new Promise<void>((resolve) => {
-              process.once('SIGINT', resolve);
-              process.once('SIGTERM', resolve);
-            }),
-          ]);
-          await phone.stop();
+          await untilStoppedOrInterrupted(phone.serial, adb);
         } finally {
-          await capture.stop();
-          await lease?.release();
+          await network.stop();
           await rm(work, { recursive: true, force: true });
         }
         return 0;
       }),
     );
+}
+
+/**
+ * Until Ctrl-C (or SIGTERM), or until the phone goes away by itself (console `kill`), which adb
+ * sees as the serial leaving its device list.
+ */
+async function untilStoppedOrInterrupted(serial: string, adb: AdbClient): Promise<void> {
+  const interrupted = new AbortController();
+  const stop = (): void => interrupted.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await pollUntil({
+      what: `${serial} to stop`,
+      probe: async () => !(await adb.devices().catch(() => new Map())).has(serial),
+      timeoutMs: Number.POSITIVE_INFINITY,
+      setting: 'no timeout: it runs until stopped',
+      intervalMs: 1_000,
+      signal: interrupted.signal,
+    });
+  } catch (error) {
+    if (!interrupted.signal.aborted) throw error;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }

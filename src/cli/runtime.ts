@@ -1,6 +1,6 @@
 import { loadConfig, type Config } from '../config.ts';
 import { CanarytrapError, describeError } from '../errors.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { createLogger, defaultLogFormat, type LogFormat, type Logger } from '../log.ts';
 import { EXIT } from './exit-codes.ts';
 
 export interface CliRuntime {
@@ -8,9 +8,13 @@ export interface CliRuntime {
   logger: Logger;
 }
 
-export function cliRuntime(): CliRuntime {
+/** `logFormat`: default pretty when stderr is a terminal, JSON lines otherwise. */
+export function cliRuntime(options: { logFormat?: LogFormat } = {}): CliRuntime {
   const config = loadConfig();
-  return { config, logger: createLogger(config.logLevel) };
+  return {
+    config,
+    logger: createLogger(config.logLevel, options.logFormat ?? defaultLogFormat()),
+  };
 }
 
 const ENVIRONMENT_CODES = new Set([

@@ -14,6 +14,7 @@ export interface SubmitFlags {
   json?: boolean;
   consent?: string[];
   plan?: string;
+  uncontained?: boolean;
 }
 
 export function registerSubmit(program: Command): void {
@@ -36,6 +37,10 @@ export function registerSubmit(program: Command): void {
       '--plan <file>',
       'exercise plan (JSON) to drive the UI with; default images/plans/default.json',
     )
+    .option(
+      '--uncontained',
+      'run without a network cage even where none can be made: traffic may leave this host, and the report says so',
+    )
     .option('--json', 'print the run id as JSON')
     .addHelpText(
       'after',
@@ -54,6 +59,7 @@ export function registerSubmit(program: Command): void {
             perProvider: Number(flags.perProvider ?? 3),
             advanceHours: Number(flags.advanceHours ?? 80),
             ...ui,
+            ...(flags.uncontained ? { uncontained: true } : {}),
           },
         });
         const queue = openAnalysisQueue(redisUrl, config.queuePrefix);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { processAnalysis } from '../../jobs/analysis.ts';
-import type { Config } from '../config.ts';
+import { sweepCages } from '../capture/cage/index.ts';
+import { cageStateDir, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { ensureRedis } from '../queue/connection.ts';
 import { startAnalysisWorker, type WorkerHandle } from '../queue/worker.ts';
@@ -40,6 +41,14 @@ export function registerWorker(program: Command): void {
       action(async (flags: { concurrency: string }) => {
         const { config, logger } = cliRuntime();
         const concurrency = Number(flags.concurrency);
+        // A worker killed mid-run (even by SIGKILL) left its cages; nothing else removes them.
+        const swept = await sweepCages({ stateDir: cageStateDir(config), logger }).catch(
+          (error: unknown) => {
+            logger.warn({ err: error }, 'cage sweep failed');
+            return [];
+          },
+        );
+        if (swept.length > 0) logger.info({ swept }, 'removed cages of dead workers');
         const redis = await ensureRedis(config);
         const worker = startWorker(
           redis.url,

@@ -1,5 +1,5 @@
 import type { Flow } from '../capture/flow.ts';
-import type { InstrumentationEvent } from '../instrument/events.ts';
+import type { InstrumentationEvent } from '../android/instrumentation-events.ts';
 
 /**
  * Which app sent a flow: the package of the hook event that describes the same request

@@ -1,10 +1,11 @@
 import type { Flow } from '../capture/flow.ts';
-import type { InstrumentationEvent } from '../instrument/events.ts';
+import type { InstrumentationEvent } from '../android/instrumentation-events.ts';
 import { attributeFlows, flowHost } from './attribution.ts';
 import { differentialLeaks } from './differential.ts';
 import { SearchIndex, type Hit } from './engine.ts';
 import { explore, type ExploreStats } from './explore.ts';
 import { betterHit, dedupeKey, leakFromHit, type LeakContext } from './leaks.ts';
+import { opaqueReason, summariseOpaque } from './opaque.ts';
 import type {
   CorrelateInput,
   CorrelateOptions,
@@ -13,14 +14,6 @@ import type {
 } from './result.ts';
 import { eventRoots, flowRoots, type SearchRoot } from './sites.ts';
 import type { Leak } from './types.ts';
-
-function isOpaque(flow: Flow): boolean {
-  return (
-    (flow.protocol === 'tls' || flow.tls !== undefined) &&
-    flow.tls?.decrypted !== true &&
-    flow.request === undefined
-  );
-}
 
 function absoluteUrl(flow: Flow, host: string | undefined): string {
   const url = flow.request?.url ?? '';
@@ -115,20 +108,9 @@ export function correlate(
   for (const flow of input.flows) {
     const attribution = attributions.get(flow.id) ?? { requestEvents: [] };
     const host = flowHost(flow);
-    if (isOpaque(flow)) {
-      opaque.push({
-        flowId: flow.id,
-        t: flow.t,
-        protocol: flow.protocol,
-        ...(host !== undefined ? { host } : {}),
-        ip: flow.destination.ip,
-        port: flow.destination.port,
-        bytes: flow.raw === undefined ? 0 : Buffer.byteLength(flow.raw, 'base64'),
-        ...(attribution.app !== undefined ? { app: attribution.app } : {}),
-        plaintextFromHook: attribution.requestEvents.some(
-          (i) => input.events[i]?.type === 'tls.write',
-        ),
-      });
+    const cause = opaqueReason(flow);
+    if (cause !== undefined) {
+      opaque.push(summariseOpaque(flow, cause, attribution, input.events));
     } else {
       for (const i of attribution.requestEvents) describedByFlows.add(i);
     }

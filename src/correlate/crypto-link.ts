@@ -1,5 +1,5 @@
 import { createDecipheriv, type DecipherGCM } from 'node:crypto';
-import type { EventOf, InstrumentationEvent } from '../instrument/events.ts';
+import type { EventOf, InstrumentationEvent } from '../android/instrumentation-events.ts';
 import { printableRatio } from './bytes.ts';
 
 /**

@@ -3,7 +3,7 @@ import { FOLD, excerptAround, printable } from './bytes.ts';
 import { cipherMaterial, type CipherKey, type CipherOutput } from './crypto-link.ts';
 import { expandCanaries, type Variant } from './variants.ts';
 import { MultiPatternIndex, type PatternSpec } from './matcher.ts';
-import type { InstrumentationEvent } from '../instrument/events.ts';
+import type { InstrumentationEvent } from '../android/instrumentation-events.ts';
 import { fieldNameBefore } from './decode/text.ts';
 
 /** A cipher output as it may appear on the wire: raw, base64, URL-safe base64 or hex. */

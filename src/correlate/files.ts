@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { canarySetSchema, type CanarySet } from '../canary/types.ts';
 import type { Flow } from '../capture/flow.ts';
 import { InputError } from '../errors.ts';
-import type { InstrumentationEvent } from '../instrument/events.ts';
+import type { InstrumentationEvent } from '../android/instrumentation-events.ts';
 import { correlate } from './correlate.ts';
 import { readEventsJsonl } from './readers/events-jsonl.ts';
 import { readHar } from './readers/har.ts';

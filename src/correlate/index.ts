@@ -4,12 +4,20 @@
  */
 export { correlate } from './correlate.ts';
 export {
+  listOpaqueFlows,
+  opaqueReason,
+  OPAQUE_REASONS,
+  type OpaqueCause,
+  type OpaqueReason,
+} from './opaque.ts';
+export {
   correlateFiles,
   readCanarySet,
   type CaptureFiles,
   type CorrelateFilesInput,
 } from './files.ts';
 export { readPcap, type CaptureReadResult, type PcapReadOptions } from './readers/pcap.ts';
+export { readEdgeOnlyFlows, type EdgeFlowOptions } from './readers/edge-pcap.ts';
 export { parseKeyLog, readKeyLog, type KeyLog } from './readers/tls-keylog.ts';
 export { readHar } from './readers/har.ts';
 export { readEventsJsonl, type EventsReadResult } from './readers/events-jsonl.ts';

@@ -1,5 +1,5 @@
 import type { Flow } from '../capture/flow.ts';
-import type { InstrumentationEvent } from '../instrument/events.ts';
+import type { InstrumentationEvent } from '../android/instrumentation-events.ts';
 import { queryChildren } from './decode/http.ts';
 import { base32Decode } from './decode/text.ts';
 import type { LayerHints } from './explore.ts';

@@ -1,4 +1,5 @@
 import { CanarytrapError } from '../errors.ts';
+import { pollUntil } from '../host/poll.ts';
 import type { AdbClient } from './adb-client.ts';
 import { firstLine } from './adb-client.ts';
 import { consoleCommand } from './console-client.ts';
@@ -119,20 +120,19 @@ export class AdbDevice implements Device {
   /** `adb root` and wait until the device answers as root. */
   async root(timeoutMs = 20_000): Promise<void> {
     await this.#adb.run(['-s', this.serial, 'root'], { allowFailure: true });
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const id = await this.shell('id', { allowFailure: true }).catch(() => undefined);
-      if (id?.stdout.includes('uid=0(')) return;
-      if (Date.now() > deadline) {
-        throw new CanarytrapError(
-          'device-root-failed',
-          `${this.serial} did not run as root within ${timeoutMs} ms after adb root`,
-          {
-            hint: 'use a userdebug or eng image (Google APIs images without Play Store), which allow adb root',
-          },
-        );
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await pollUntil({
+      what: `${this.serial} running as root`,
+      probe: async () => {
+        const id = await this.shell('id', { allowFailure: true }).catch(() => undefined);
+        return id?.stdout.includes('uid=0(') === true;
+      },
+      timeoutMs,
+      setting: 'root(timeoutMs)',
+      timeout: {
+        code: 'device-root-failed',
+        message: `${this.serial} did not run as root within ${timeoutMs} ms after adb root`,
+        hint: 'use a userdebug or eng image (Google APIs images without Play Store), which allow adb root',
+      },
+    });
   }
 }

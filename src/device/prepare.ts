@@ -31,12 +31,11 @@ export async function prepareDevice(device: Device, options: PrepareOptions): Pr
   } finally {
     await rm(local, { recursive: true, force: true });
   }
-  const method =
-    api >= 34
+  const method = caInstallRemountsSystem(api)
+    ? await installViaRemount(device, certName)
+    : api >= 34
       ? await installViaApexBind(device, certName)
-      : api >= 29
-        ? await installViaTmpfs(device, certName)
-        : await installViaRemount(device, certName);
+      : await installViaTmpfs(device, certName);
   const check = await device.shell(`ls ${SYSTEM_CACERTS}/${certName}`, { allowFailure: true });
   if (check.exitCode !== 0) {
     throw new CanarytrapError(
@@ -49,6 +48,14 @@ export async function prepareDevice(device: Device, options: PrepareOptions): Pr
   }
   options.logger.info({ method, certName }, 'run CA installed');
   return `${SYSTEM_CACERTS}/${certName} (${method})`;
+}
+
+/**
+ * Whether the CA install remounts /system read-write: up to Android 9 (API 28). The SDK emulator
+ * allows that only when started with `-writable-system`.
+ */
+export function caInstallRemountsSystem(apiLevel: number): boolean {
+  return apiLevel <= 28;
 }
 
 /** Up to Android 9: /system can be remounted read-write once adbd runs as root. */

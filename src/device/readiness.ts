@@ -1,4 +1,5 @@
 import { CanarytrapError } from '../errors.ts';
+import { pollUntil, realClock, type Clock } from '../host/poll.ts';
 import type { AdbDevice } from './adb-device.ts';
 
 /** One readiness signal: a name for the error message, and a probe that is true when it holds. */
@@ -39,40 +40,44 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Stops waiting early when the device process is gone. */
   aborted?: () => string | undefined;
+  /** Default the real clock. */
+  clock?: Clock;
 }
 
 /**
- * Polls each signal in order until all hold. On timeout the error names the signal still
- * missing and the setting to raise.
+ * Polls each signal in order until all hold, within one deadline for them all. On timeout the
+ * error names the signal still missing and the setting to raise.
  */
 export async function waitUntilBooted(
   device: AdbDevice,
   options: WaitOptions,
   signals: readonly ReadinessSignal[] = BOOT_SIGNALS,
 ): Promise<void> {
-  const started = Date.now();
-  const deadline = started + options.timeoutMs;
+  const clock = options.clock ?? realClock;
+  const deadline = clock.now() + options.timeoutMs;
   for (const signal of signals) {
-    for (;;) {
-      const gone = options.aborted?.();
-      if (gone)
-        throw new CanarytrapError(
-          'device-exited',
-          `${device.serial} ${gone} while waiting for ${signal.name}`,
-        );
-      options.signal?.throwIfAborted();
-      const ok = await signal.probe(device).catch(() => false);
-      if (ok) break;
-      if (Date.now() > deadline) {
-        throw new CanarytrapError(
-          'emulator-boot-timeout',
-          `${device.serial} did not boot within ${options.timeoutMs} ms: still waiting for ${signal.name}`,
-          {
-            hint: 'raise the boot timeout (bootTimeoutMs) if the machine is slow, or check the device log in the run directory',
-          },
-        );
-      }
-      await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));
-    }
+    await pollUntil({
+      what: signal.name,
+      probe: () => signal.probe(device).catch(() => false),
+      timeoutMs: Math.max(0, deadline - clock.now()),
+      setting: 'bootTimeoutMs',
+      intervalMs: options.intervalMs ?? 250,
+      clock,
+      signal: options.signal,
+      giveUp: () => {
+        const gone = options.aborted?.();
+        return gone
+          ? new CanarytrapError(
+              'device-exited',
+              `${device.serial} ${gone} while waiting for ${signal.name}`,
+            )
+          : undefined;
+      },
+      timeout: {
+        code: 'emulator-boot-timeout',
+        message: `${device.serial} did not boot within ${options.timeoutMs} ms: still waiting for ${signal.name}`,
+        hint: 'raise the boot timeout (bootTimeoutMs) if the machine is slow, or check the device log in the run directory',
+      },
+    });
   }
 }

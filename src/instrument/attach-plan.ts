@@ -1,7 +1,15 @@
-import type { InventoryApp } from '../intake/inventory/types.ts';
-
 /** Processes hooked in every run: the phone's identifiers are answered from these two. */
 export const SYSTEM_TARGETS = ['system_server', 'com.android.phone'] as const;
+
+/** What choosing the processes to hook reads of a pre-installed app (intake's inventory has it). */
+export interface HookCandidate {
+  package: string;
+  privileged: boolean;
+  /** Runs as the system user (sharedUserId android.uid.system). */
+  systemUid: boolean;
+  permissions: ReadonlyArray<{ protection: string }>;
+  bootReceivers: readonly string[];
+}
 
 export interface AttachPlanOptions {
   /** Packages named by the job: used instead of the inventory's choice. */
@@ -11,7 +19,7 @@ export interface AttachPlanOptions {
 }
 
 /** How suspicious an app's reach is: privileged placement and dangerous permissions first. */
-function reach(app: InventoryApp): number {
+function reach(app: HookCandidate): number {
   const dangerous = app.permissions.filter((p) => p.protection === 'dangerous').length;
   const privileged = app.permissions.filter((p) => p.protection === 'privileged').length;
   return (
@@ -28,7 +36,7 @@ function reach(app: InventoryApp): number {
  * else the image's pre-installed apps with dangerous or privileged permissions, widest reach first.
  */
 export function planAttachTargets(
-  apps: readonly InventoryApp[],
+  apps: readonly HookCandidate[],
   options: AttachPlanOptions = {},
 ): string[] {
   const chosen = options.override

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Device } from '../device/device.ts';
 import type { Logger } from '../log.ts';
-import { instrumentationEventSchema, type InstrumentationEvent } from './events.ts';
+import {
+  instrumentationEventSchema,
+  type InstrumentationEvent,
+} from '../android/instrumentation-events.ts';
 
 /** Where the lab phone (and the on-device event spool) writes events as JSON Lines. */
 export const DEVICE_EVENTS_PATH = '/data/local/tmp/canarytrap/events.jsonl';

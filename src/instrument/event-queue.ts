@@ -1,6 +1,9 @@
 import { appendFile } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
-import { instrumentationEventSchema, type InstrumentationEvent } from './events.ts';
+import {
+  instrumentationEventSchema,
+  type InstrumentationEvent,
+} from '../android/instrumentation-events.ts';
 
 export interface EventQueueOptions {
   /** The run's events file (JSON Lines), appended to. */

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Device } from '../device/device.ts';
 import { CanarytrapError } from '../errors.ts';
+import { pollUntil } from '../host/poll.ts';
 import type { Logger } from '../log.ts';
 
 /** Where the renamed frida-server binary goes; /data/local/tmp is writable and executable. */
@@ -113,20 +114,17 @@ export async function waitUntilAnswering(
   probe: (address: { host: string; port: number }) => Promise<boolean>,
   timeoutMs: number,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe(address).catch(() => false)) return;
-    if (Date.now() >= deadline) {
-      throw new CanarytrapError(
-        'frida-server-timeout',
-        `frida-server did not answer on ${address.host}:${address.port} within ${timeoutMs} ms`,
-        {
-          hint: 'check that the frida-server binary matches the device ABI and the frida module version, and that the device shell runs it as root',
-        },
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await pollUntil({
+    what: `frida-server on ${address.host}:${address.port}`,
+    probe: () => probe(address).catch(() => false),
+    timeoutMs,
+    setting: 'startTimeoutMs',
+    timeout: {
+      code: 'frida-server-timeout',
+      message: `frida-server did not answer on ${address.host}:${address.port} within ${timeoutMs} ms`,
+      hint: 'check that the frida-server binary matches the device ABI and the frida module version, and that the device shell runs it as root',
+    },
+  });
 }
 
 /**

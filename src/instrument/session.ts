@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { PlantPlan } from '../canary/generate.ts';
-import type { LauncherName, RunningDevice } from '../device/device.ts';
+import type { RunningDevice } from '../device/device.ts';
 import { describeError } from '../errors.ts';
-import type { InventoryApp } from '../intake/inventory/types.ts';
 import type { Logger } from '../log.ts';
-import { planAttachTargets } from './attach-plan.ts';
+import { planAttachTargets, type HookCandidate } from './attach-plan.ts';
 import { ProcessAttacher } from './attacher.ts';
 import { EventQueue } from './event-queue.ts';
 import type { FridaApi } from './frida-api.ts';
@@ -24,15 +23,15 @@ export interface InstrumentationStart {
 }
 
 export interface InstrumentationOptions {
+  /** Its `instrumentation` says whether frida-server can run and whether it reports events itself. */
   device: RunningDevice;
-  launcher: LauncherName;
   logger: Logger;
   /** config.fridaServerDir: holds `frida-server-<abi>`. */
   fridaServerDir?: string;
   /** The run's events file; agents' events are appended to it. */
   eventsPath?: string;
   /** The image's pre-installed apps, from which the processes to hook are chosen. */
-  inventoryApps?: readonly InventoryApp[];
+  inventoryApps?: readonly HookCandidate[];
   /** The job's own choice of packages to hook, instead of the inventory's. */
   packages?: readonly string[];
   /** The run's canary identity: what identifier getters answer. */
@@ -47,25 +46,27 @@ const DEFAULT_AGENT = fileURLToPath(new URL('../../hooks/dist/all.js', import.me
 
 /**
  * Starts Frida instrumentation on the device where frida-node and a frida-server are at hand.
- * Where they are not, the run goes on with capture only and says so. The lab phone states its
- * own apps' events in the same schema, so a lab run keeps its event evidence either way.
+ * Where they are not, the run goes on with capture only and says so. A device that states its
+ * own apps' events in the same schema (the lab phone) keeps its event evidence either way.
  */
 export async function startInstrumentation(
   options: InstrumentationOptions,
 ): Promise<InstrumentationStart> {
-  const { logger, launcher } = options;
-  const labNote =
-    launcher === 'lab-phone' ? "; the lab phone reported its apps' events itself" : '';
+  const { logger } = options;
+  const offers = options.device.instrumentation;
+  const ownNote = offers.ownEvents ? `; ${offers.ownEvents.note}` : '';
   const unavailable = (reason: string): InstrumentationStart => {
-    logger.warn({ reason }, 'instrumentation unavailable');
+    // A device that reports its own events keeps the run's event evidence: only worth a note.
+    if (offers.ownEvents) logger.info({ reason }, 'instrumentation unavailable');
+    else logger.warn({ reason }, 'instrumentation unavailable');
     return {
-      unavailable: `Frida instrumentation unavailable: ${reason}${labNote}`,
-      summary: launcher === 'lab-phone' ? 'lab phone events (no Frida)' : 'none (capture only)',
+      unavailable: `Frida instrumentation unavailable: ${reason}${ownNote}`,
+      summary: offers.ownEvents?.summary ?? 'none (capture only)',
     };
   };
   const frida = await loadFrida(options.fridaModule);
   if (!frida.ok) return unavailable(frida.reason);
-  if (launcher === 'lab-phone') return unavailable('the lab phone runs no frida-server');
+  if (offers.fridaUnavailable) return unavailable(offers.fridaUnavailable);
   if (!options.fridaServerDir)
     return unavailable('no frida-server directory is configured (set CANARYTRAP_FRIDA_SERVER_DIR)');
   if (!options.eventsPath) return unavailable('the run gave no events file to write to');

@@ -2,20 +2,21 @@ import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import { LAB_IMAGE_PATH_IN_SYSTEM, labImageSchema } from '../lab/image-schema.ts';
+import { LAB_IMAGE_PATH_IN_SYSTEM, labImageSchema } from '../android/lab-image.ts';
 import { buildFacts, parseBuildProp } from './build-props.ts';
-import { sha256Directory, sha256File } from './hashing.ts';
+import { sha256Directory, sha256File } from '../host/hashing.ts';
 import { evaluateIndicators, loadIndicatorRules, type IndicatorRules } from './indicators.ts';
 import { inventoryApps } from './inventory/inventory-apps.ts';
-import { openPartition, type PartitionReader } from './partition/reader.ts';
+import { openPartition } from '../android/partition/reader.ts';
+import type { PartitionReader } from '../android/partition/types.ts';
 import { planRun, type EmulatorHost, type RunPlan } from './run-plan.ts';
 import { sniffImage, type ImageKind } from './sniff.ts';
 import { planTransplant } from './transplant/plan.ts';
-import type { BaseCatalogue } from './transplant/types.ts';
+import type { BaseCatalogue } from '../image-build/transplant/types.ts';
 import { stageSource } from './stage-source.ts';
 import type { ImageStore } from './store.ts';
 import type { ImageInventory, ImageMetadata, StoredImage } from './types.ts';
-import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-safe.ts';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../android/zip-safe.ts';
 
 export interface IntakeOptions {
   logger?: Logger;

@@ -1,4 +1,5 @@
-import type { TransplantPlan } from './transplant/types.ts';
+import type { LauncherRunMode } from '../device/launchers.ts';
+import type { TransplantPlan } from '../image-build/transplant/types.ts';
 
 /**
  * How canarytrap will run an image: on the lab phone (lab images carry their behaviour file), in
@@ -7,7 +8,8 @@ import type { TransplantPlan } from './transplant/types.ts';
  * (static findings only), with the reason in words a user can act on.
  */
 export interface RunPlan {
-  mode: 'lab-phone' | 'emulator' | 'transplant' | 'static-only';
+  /** A launcher's run mode (`emulator` for the SDK emulator), or no launcher boots it as it is. */
+  mode: LauncherRunMode | 'transplant' | 'static-only';
   reason: string;
   /** Set when mode is `transplant`: the base, the apps moved and what they lose. */
   transplant?: TransplantPlan;

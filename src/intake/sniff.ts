@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { InputError } from '../errors.ts';
 import { PAYLOAD_MAGIC } from './ota/payload.ts';
 import { isSuperImage } from './ota/super-image.ts';
-import { isErofs } from './partition/erofs.ts';
+import { isErofs } from '../android/partition/erofs.ts';
 import { SPARSE_MAGIC } from './sparse.ts';
 
 /** What a submitted path is, judged from its first bytes only. */

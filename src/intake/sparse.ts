@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { InputError } from '../errors.ts';
-import { runTool } from './tools.ts';
+import { runTool } from '../android/tools.ts';
 
 /**
  * Android sparse images (libsparse format). The header and every chunk header are checked

@@ -2,12 +2,13 @@ import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, rename } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { InputError } from '../errors.ts';
-import { assertRoom } from './disk-room.ts';
+import { assertRoom } from '../host/disk-room.ts';
 import type { ImageKind } from './sniff.ts';
 import { stageOtaZip, stagePayload, stageSuper } from './ota/stage-ota.ts';
 import { isSuperImage } from './ota/super-image.ts';
 import { checkSparseImage, SPARSE_MAGIC, unsparse } from './sparse.ts';
-import { extractEntry, openZipChecked, type ZipLimits } from './zip-safe.ts';
+import { extractEntry, openZipChecked } from '../android/zip-safe.ts';
+import type { StageOptions } from './stage-options.ts';
 
 /**
  * Puts the submitted image's files into an entry directory under construction: system.img
@@ -15,15 +16,6 @@ import { extractEntry, openZipChecked, type ZipLimits } from './zip-safe.ts';
  * super.img), plus whatever an SDK image brings beside it (kernel, ramdisk,
  * vendor.img, source.properties...).
  */
-
-export interface StageOptions {
-  zipLimits: ZipLimits;
-  /** Largest raw system.img accepted (a sparse image's expanded size). */
-  maxImageBytes: number;
-  timeoutMs: number;
-  /** Private work space for containers (payload.bin, super.img) on the store's disk. */
-  scratchDir: string;
-}
 
 /** Names intake writes itself; a submitted file of the same name is not copied. */
 const RESERVED = new Set(['metadata.json', 'inventory.json']);

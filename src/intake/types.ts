@@ -1,10 +1,10 @@
 import type { BuildFacts } from './build-props.ts';
 import type { Finding } from './indicators.ts';
 import type { InventoryApp } from './inventory/types.ts';
-import type { PartitionFilesystem } from './partition/reader.ts';
+import type { PartitionFilesystem } from '../android/partition/types.ts';
 import type { RunPlan } from './run-plan.ts';
 import type { ImageKind } from './sniff.ts';
-import type { TransplantOutcome } from './transplant/types.ts';
+import type { TransplantOutcome } from '../image-build/transplant/types.ts';
 
 /** metadata.json of a stored image. */
 export interface ImageMetadata extends BuildFacts {

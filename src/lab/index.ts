@@ -11,4 +11,4 @@ export {
   type LoadedImage,
 } from './os/index.ts';
 export { EVENTS_FILE, IDENTITY_FILE } from './os/index.ts';
-export { LAB_IMAGE_PATH_IN_SYSTEM, labImageSchema, type LabImage } from './image-schema.ts';
+export { LAB_IMAGE_PATH_IN_SYSTEM, labImageSchema, type LabImage } from '../android/lab-image.ts';

@@ -1,8 +1,13 @@
 /**
  * The lab phone process, standing in for the emulator binary:
  *
- *   node --import tsx src/lab/main.ts --image-dir D --console-port N --adb-server-port P \
- *     --http-proxy 127.0.0.1:X --dns-server 127.0.0.1:Y --work-dir DIR --auth-token-file F
+ *   node --import tsx src/lab/main.ts --image-dir D --console-port N --dns-server IP:PORT \
+ *     --work-dir DIR --auth-token-file F [--adb-server-port P] [--http-proxy 127.0.0.1:X]
+ *
+ * In a cage (a network namespace of its own) it gets the cage's gateway as its DNS server and
+ * nothing else: its apps open their sockets directly, and the host side announces it to the adb
+ * server, since nothing of the host is reachable from inside. Uncaged, `--http-proxy` carries
+ * its apps' connections to the run and `--adb-server-port` makes it announce itself.
  *
  * Prints one JSON line on stdout once it is ready (`{"ready":true,"serial":...}`), logs to
  * stderr, and exits 0 after SIGTERM, SIGINT or console `kill`. A failure to start prints one
@@ -15,6 +20,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { rm } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
 import { loadConfig } from '../config.ts';
 import { describeError, InputError } from '../errors.ts';
 import { createLogger } from '../log.ts';
@@ -27,19 +33,33 @@ function port(value: string): number {
   return n;
 }
 
-/** Only loopback: the lab phone's traffic must go to the run's sinkhole and proxy. */
+/** The proxy is the host's: only loopback, so the lab phone's traffic stays on this machine. */
 function loopbackEndpoint(value: string): HostPort {
   const m = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost):(\d{1,5})$/.exec(value);
   if (!m?.[1] || !m[2]) throw new InvalidArgumentError('expected 127.0.0.1:<port> (loopback only)');
   return { host: m[1] === '[::1]' ? '::1' : m[1], port: port(m[2]) };
 }
 
+/**
+ * The DNS server: any IPv4 address, since in a cage it is the gateway (the sinkhole on port 53);
+ * loopback forms are kept for uncaged runs.
+ */
+function dnsEndpoint(value: string): HostPort {
+  const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d{1,5})$/.exec(value);
+  if (m?.[1] && m[2] && isIPv4(m[1])) return { host: m[1], port: port(m[2]) };
+  try {
+    return loopbackEndpoint(value);
+  } catch {
+    throw new InvalidArgumentError('expected <IPv4 address>:<port>');
+  }
+}
+
 interface CliOptions {
   imageDir: string;
   consolePort: number;
   adbPort?: number;
-  adbServerPort: number;
-  httpProxy: HostPort;
+  adbServerPort?: number;
+  httpProxy?: HostPort;
   dnsServer: HostPort;
   phoneNumber?: string;
   workDir: string;
@@ -54,9 +74,13 @@ async function main(argv: string[]): Promise<void> {
     .requiredOption('--image-dir <dir>', 'directory holding system.img')
     .requiredOption('--console-port <port>', 'emulator console port (serial emulator-<port>)', port)
     .option('--adb-port <port>', 'adb device port (default console port + 1)', port)
-    .requiredOption('--adb-server-port <port>', 'adb server to register with', port)
-    .requiredOption('--http-proxy <host:port>', 'the run proxy', loopbackEndpoint)
-    .requiredOption('--dns-server <host:port>', 'the run DNS sinkhole', loopbackEndpoint)
+    .option('--adb-server-port <port>', 'adb server to announce to (default: none)', port)
+    .option(
+      '--http-proxy <host:port>',
+      'the run proxy, uncaged (default: direct)',
+      loopbackEndpoint,
+    )
+    .requiredOption('--dns-server <ip:port>', 'the run DNS sinkhole', dnsEndpoint)
     .option('--phone-number <number>', 'line-1 number')
     .requiredOption('--work-dir <dir>', 'where the phone keeps its temp dir')
     .requiredOption('--auth-token-file <file>', 'console auth token file')

@@ -1,4 +1,4 @@
-import { runEachStep, type NamedStep } from '../run/teardown.ts';
+import { runEachStep, type NamedStep } from '../host/teardown.ts';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CanarytrapError } from '../errors.ts';
@@ -13,18 +13,19 @@ import {
 import { startBehaviours, type BehaviourRuntime } from './behaviour/index.ts';
 import { findProblems } from './behaviour/validate.ts';
 import { ensureConsoleAuthToken, startConsoleServer, type ConsoleServer } from './console/index.ts';
-import type { LabImage } from './image-schema.ts';
+import type { LabImage } from '../android/lab-image.ts';
 import {
   createLabDevice,
   extractSystem,
   loadLabImage,
-  type HostPort,
+  type DeviceNetwork,
   type LabDevice,
 } from './os/index.ts';
 
 /**
  * The lab phone: the OS model booted from a lab image, its emulator console and adb device
- * servers on loopback, announced to the adb server like an emulator. One object per phone; it
+ * servers on loopback, announced to the adb server like an emulator (uncaged; in a cage the
+ * launcher announces it). One object per phone; it
  * owns a temp dir under the work dir and removes it when stopped.
  */
 export interface LabPhoneOptions {
@@ -34,9 +35,12 @@ export interface LabPhoneOptions {
   consolePort: number;
   /** Default consolePort + 1, which is what adb derives the serial from. */
   adbPort?: number;
-  /** The adb server to announce to (ANDROID_ADB_SERVER_PORT). */
-  adbServerPort: number;
-  network: { dnsServer: HostPort; httpProxy: HostPort };
+  /**
+   * The adb server to announce to (ANDROID_ADB_SERVER_PORT). Absent in a cage, where nothing of
+   * the host is reachable: the launcher announces the phone from the host side.
+   */
+  adbServerPort?: number;
+  network: DeviceNetwork;
   /** Line-1 number (`-phone-number`); default 1555521<console port>. */
   phoneNumber?: string;
   /** The phone's temp dir is created under it. */
@@ -158,14 +162,16 @@ export async function startLabPhone(options: LabPhoneOptions): Promise<LabPhone>
       logger,
     });
     steps.push(['adb server', () => adbServer.close()]);
-    await registerWithAdbServer({ adbServerPort: options.adbServerPort, adbPort });
-    const registration: Registration = keepRegistered({
-      adbServerPort: options.adbServerPort,
-      adbPort,
-      connectionCount: () => adbServer.connectionCount,
-      logger,
-    });
-    steps.push(['adb registration', () => registration.close()]);
+    if (options.adbServerPort !== undefined) {
+      await registerWithAdbServer({ adbServerPort: options.adbServerPort, adbPort });
+      const registration: Registration = keepRegistered({
+        adbServerPort: options.adbServerPort,
+        adbPort,
+        connectionCount: () => adbServer.connectionCount,
+        logger,
+      });
+      steps.push(['adb registration', () => registration.close()]);
+    }
 
     return {
       serial,

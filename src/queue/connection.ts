@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config.ts';
 import { CanarytrapError } from '../errors.ts';
-import { processAlive } from '../device/port-lease.ts';
+import { processAlive } from '../host/processes.ts';
 import { startPrivateRedis, type PrivateRedis } from './redis-server.ts';
 
 /**

@@ -1,3 +1,4 @@
+import type { LauncherName } from '../config.ts';
 import type { Leak } from '../correlate/types.ts';
 import type { ConsentDecision, ExercisePlanInput } from '../ui/plan.ts';
 import type { StageName } from './names.ts';
@@ -22,7 +23,12 @@ export interface AnalysisOptions {
   /** Device-clock step when advancing. Default 6 h. */
   stepHours?: number;
   /** Launcher to use; default chosen from the image (lab images: lab-phone). */
-  launcher?: 'lab-phone' | 'sdk-emulator';
+  launcher?: LauncherName;
+  /**
+   * Run without a cage even though the image is not a bundled lab image (the host cannot make
+   * one, or the user chose so); the report says so in red. Default false: caged where possible.
+   */
+  uncontained?: boolean;
   /** Consent decisions overriding the plan's defaults: `{ "experience-programme": "refuse" }`. */
   consents?: Record<string, ConsentDecision>;
   /** The exercise plan (plain JSON, as in a plan file); default images/plans/default.json. */

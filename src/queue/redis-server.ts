@@ -1,29 +1,16 @@
 import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanarytrapError } from '../errors.ts';
+import { pollUntil } from '../host/poll.ts';
+import { freePort } from '../host/ports.ts';
 
 /** A redis-server of our own on a free loopback port, for when no Redis is configured. */
 export interface PrivateRedis extends AsyncDisposable {
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
-}
-
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 export interface StartRedisOptions {
@@ -63,31 +50,32 @@ export async function startPrivateRedis(options: StartRedisOptions = {}): Promis
       hint: 'install it (apt-get install redis-server) or set CANARYTRAP_REDIS_URL',
     });
   }
-  const deadline = Date.now() + readyTimeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await rm(dir, { recursive: true, force: true });
-      throw new CanarytrapError(
-        'redis-start-failed',
-        `${binary} exited with code ${child.exitCode} before answering`,
-        {
-          hint: 'run it by hand to see why, or set CANARYTRAP_REDIS_URL',
-        },
-      );
-    }
-    if (await pingRedis(port)) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-      throw new CanarytrapError(
-        'redis-start-timeout',
-        `redis-server did not answer on port ${port} within ${readyTimeoutMs} ms`,
-        {
-          hint: 'check that redis-server runs on this machine, or set CANARYTRAP_REDIS_URL',
-        },
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  const started = child;
+  try {
+    await pollUntil({
+      what: `redis-server on port ${port}`,
+      probe: () => pingRedis(port),
+      timeoutMs: readyTimeoutMs,
+      setting: 'readyTimeoutMs',
+      intervalMs: 50,
+      giveUp: () =>
+        started.exitCode === null
+          ? undefined
+          : new CanarytrapError(
+              'redis-start-failed',
+              `${binary} exited with code ${started.exitCode} before answering`,
+              { hint: 'run it by hand to see why, or set CANARYTRAP_REDIS_URL' },
+            ),
+      timeout: {
+        code: 'redis-start-timeout',
+        message: `redis-server did not answer on port ${port} within ${readyTimeoutMs} ms`,
+        hint: 'check that redis-server runs on this machine, or set CANARYTRAP_REDIS_URL',
+      },
+    });
+  } catch (error) {
+    if (started.exitCode === null) started.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
   let stopped: Promise<void> | undefined;
   const stop = () =>

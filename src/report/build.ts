@@ -8,6 +8,7 @@ import {
   type ReportInput,
   type Totals,
 } from './model.ts';
+import { toOpaqueFlows } from './opaque.ts';
 import { countLeaks } from './summary.ts';
 import { decideVerdict } from './verdict.ts';
 
@@ -19,6 +20,7 @@ export function buildReport(input: ReportInput): Report {
   const leaks = [...input.leaks].sort(byTime);
   const counts = countLeaks(leaks);
   const destinations = collectDestinations(input.flows, leaks);
+  const opaque = toOpaqueFlows(input.opaque ?? []);
 
   const leaksPerCanary = new Map<string, number>();
   for (const leak of leaks) {
@@ -41,10 +43,11 @@ export function buildReport(input: ReportInput): Report {
   const report: Report = {
     version: REPORT_VERSION,
     run: structuredClone(input.run),
-    verdict: decideVerdict(totals, destinations.length, input.stages),
+    verdict: decideVerdict(totals, destinations.length, input.stages, opaque),
     summary: { totals, ...counts },
     leaks,
     destinations,
+    opaque,
     canaries,
     stages: input.stages.map((stage) => ({ ...stage })),
     limitations: [...input.limitations],

@@ -1,24 +1,29 @@
 /** The diff as one self-contained HTML page, in the report page's style. */
 import type { CapabilityDiff, CapabilityPresence, CapabilityStatus } from './diff-capabilities.ts';
+import type { HidingEvidence } from './diff-hidden.ts';
 import type { ChannelDiff, DiffSide, KindDiff, KindStatus, ReportDiff } from './diff.ts';
-import { markup, type SafeHtml } from './html-kit.ts';
+import { formatBytes, formatTime, markup, type SafeHtml } from './html-kit.ts';
 import { htmlPage } from './html-page.ts';
 import type { VerdictStatus } from './model.ts';
 import { plural } from './verdict.ts';
 
 const STATUS_WORDS: Record<KindStatus, string> = {
   fixed: 'fixed',
+  hidden: 'hidden',
   still: 'still leaking',
   new: 'new',
   none: 'no leak',
 };
 
 function headline(diff: ReportDiff): { verdict: VerdictStatus; text: string } {
-  const text = `${plural(diff.fixed.kinds.length, 'canary kind')} fixed, ${diff.stillLeaking.kinds.length} still leaking, ${diff.new.kinds.length} new`;
+  const text = `${plural(diff.fixed.kinds.length, 'canary kind')} fixed, ${diff.hidden.kinds.length} hidden, ${diff.stillLeaking.kinds.length} still leaking, ${diff.new.kinds.length} new`;
   if (diff.stillLeaking.kinds.length + diff.new.kinds.length > 0)
     return { verdict: 'leaks-found', text };
-  // Nothing leaks in next: green only if the next run ran to the end.
-  return { verdict: diff.next.verdict === 'incomplete' ? 'incomplete' : 'no-leaks', text };
+  // Nothing leaks in next: green only if the next run ran to the end and hid nothing.
+  if (diff.next.verdict === 'incomplete') return { verdict: 'incomplete', text };
+  if (diff.hidden.kinds.length > 0 || diff.next.verdict === 'inconclusive')
+    return { verdict: 'inconclusive', text };
+  return { verdict: 'no-leaks', text };
 }
 
 const UNKNOWN_APP = markup`<span class="muted">unknown</span>`;
@@ -26,7 +31,8 @@ const NONE = markup`<span class="muted">none</span>`;
 
 function sideFact(label: string, s: DiffSide): SafeHtml {
   const lineage = s.image.lineage ? ` · lineage ${s.image.lineage}` : '';
-  return markup`<dt>${label}</dt><dd>${s.image.name} · run ${s.runId} · ${plural(s.leaks, 'leak')} · ${s.verdict}${lineage}</dd>`;
+  const unread = s.unreadFlows > 0 ? ` · ${plural(s.unreadFlows, 'unread flow')}` : '';
+  return markup`<dt>${label}</dt><dd>${s.image.name} · run ${s.runId} · ${plural(s.leaks, 'leak')}${unread} · ${s.verdict}${lineage}</dd>`;
 }
 
 function kindRow(k: KindDiff): SafeHtml {
@@ -34,19 +40,35 @@ function kindRow(k: KindDiff): SafeHtml {
 <td class="status-${k.status}">${STATUS_WORDS[k.status]}</td></tr>\n`;
 }
 
+/** For a hidden channel, the next run's unread flows that may carry it. */
+function hidingCell(c: ChannelDiff): SafeHtml {
+  const hiding = c.hiddenBy;
+  if (!hiding) return markup`<td></td>`;
+  const item = ({ match, flow }: HidingEvidence): SafeHtml => {
+    const { host, ip, port } = flow.destination;
+    const by = match === 'host' ? 'same host' : 'same app';
+    return markup`<li>${by}: ${flow.protocol} to ${host} <span class="mono">${ip}:${port}</span> from ${flow.app ?? UNKNOWN_APP}, \
+${formatBytes(flow.bytesSent)}, <span class="mono">${formatTime(flow.t)}</span>, ${flow.reason}</li>`;
+  };
+  const more = hiding.flows - hiding.evidence.length;
+  return markup`<td class="wrap">${plural(hiding.flows, 'unread flow')}<ul>${hiding.evidence.map(item)}</ul>\
+${more > 0 ? markup`<span class="muted">and ${more} more</span>` : ''}</td>`;
+}
+
 function channelRow(c: ChannelDiff): SafeHtml {
   return markup`<tr><td class="status-${c.status}">${STATUS_WORDS[c.status]}</td><td><code>${c.kind}</code></td>\
 <td class="wrap">${c.host}</td><td>${c.app ?? UNKNOWN_APP}</td><td class="num">${c.base}</td>\
-<td class="num">${c.next}</td></tr>\n`;
+<td class="num">${c.next}</td>${hidingCell(c)}</tr>\n`;
 }
 
 function channelsSection(diff: ReportDiff): SafeHtml {
   if (diff.channels.length === 0) return markup``;
   return markup`<section id="channels">
 <h2>By channel</h2>
+${diff.hidden.channels.length > 0 ? markup`<p>Hidden: gone from the next run, but the next run sent flows capture could not read that may carry it. Not a fix.</p>\n` : ''}\
 <table>
 <thead><tr><th>Status</th><th>Canary kind</th><th>Destination</th><th>App</th>\
-<th class="num">Base leaks</th><th class="num">Next leaks</th></tr></thead>
+<th class="num">Base leaks</th><th class="num">Next leaks</th><th>Hidden by</th></tr></thead>
 <tbody>
 ${diff.channels.map(channelRow)}</tbody>
 </table>

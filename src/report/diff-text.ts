@@ -1,11 +1,13 @@
 /** The diff for the CLI: short, aligned, one line per canary kind, then one line per changed channel. */
 import type { CapabilityStatus } from './diff-capabilities.ts';
 import type { ChannelDiff, KindStatus, ReportDiff } from './diff.ts';
+import { opaqueFlowLine } from './opaque.ts';
 import { padEnd, padStart, terminalSafe } from './text-safe.ts';
 import { plural } from './verdict.ts';
 
 const STATUS_WORDS: Record<KindStatus, string> = {
   fixed: 'fixed',
+  hidden: 'HIDDEN',
   still: 'still leaking',
   new: 'NEW',
   none: '-',
@@ -25,11 +27,21 @@ function channelLines(channels: readonly ChannelDiff[]): string[] {
   const hosts = channels.map((c) => terminalSafe(c.host));
   const apps = channels.map((c) => terminalSafe(c.app ?? 'unknown app'));
   const [hostWidth, appWidth] = [widest(hosts, 40), widest(apps, 40)];
-  return channels.map(
-    (c, i) =>
-      `  ${padEnd(STATUS_WORDS[c.status], 13)}  ${padEnd(c.kind, 12)} → ${padEnd(hosts[i] ?? '', hostWidth)}  ` +
+  return channels.flatMap((c, i) => [
+    `  ${padEnd(STATUS_WORDS[c.status], 13)}  ${padEnd(c.kind, 12)} → ${padEnd(hosts[i] ?? '', hostWidth)}  ` +
       `${padEnd(apps[i] ?? '', appWidth)}  ${padStart(String(c.base), 5)} → ${c.next}`,
-  );
+    ...hidingLines(c),
+  ]);
+}
+
+/** Under a hidden channel: the first unread flow of the next run that may carry it, and how many. */
+function hidingLines(channel: ChannelDiff): string[] {
+  const hiding = channel.hiddenBy;
+  const first = hiding?.evidence[0];
+  if (!hiding || !first) return [];
+  const more = hiding.flows > 1 ? ` (and ${plural(hiding.flows - 1, 'more flow')})` : '';
+  const by = first.match === 'host' ? 'to the same host' : 'from the same app';
+  return [`      unread in next, ${by}${more}: ${opaqueFlowLine(first.flow)}`];
 }
 
 export function renderDiffText(diff: ReportDiff): string {
@@ -51,6 +63,11 @@ export function renderDiffText(diff: ReportDiff): string {
   }
   const quiet = diff.kinds.filter((k) => k.status === 'none').map((k) => k.kind);
   if (quiet.length > 0) lines.push(`no leak in either run: ${quiet.join(', ')}`);
+  if (diff.hidden.kinds.length + diff.hidden.channels.length > 0) {
+    lines.push(
+      'HIDDEN: gone from next, but next sent flows capture could not read that may carry it; not a fix',
+    );
+  }
   if (diff.channels.length > 0) {
     lines.push(
       '',
@@ -74,7 +91,7 @@ export function renderDiffText(diff: ReportDiff): string {
   }
   lines.push(
     '',
-    `${diff.fixed.kinds.length} fixed, ${diff.stillLeaking.kinds.length} still leaking, ${diff.new.kinds.length} new (canary kinds)`,
+    `${diff.fixed.kinds.length} fixed, ${diff.hidden.kinds.length} hidden, ${diff.stillLeaking.kinds.length} still leaking, ${diff.new.kinds.length} new (canary kinds)`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -1,15 +1,24 @@
 /**
  * The diff of two runs, usually an image and the vendor's "fixed" update. Canary values are fresh
- * in every run, so runs compare by canary kind and by channel: (kind, destination host, app).
+ * in every run, so runs compare by canary kind and by channel: (kind, destination host, app). A
+ * leak gone from the next run is fixed only where the next run could have seen it; where the next
+ * run sent flows capture could not read that may carry it, it is hidden (diff-hidden.ts).
  */
 import { CANARY_KINDS, type CanaryKind } from '../canary/types.ts';
 import type { Report, VerdictStatus } from './model.ts';
 import { consentCause, consentChanges, uiWarnings, type ConsentChange } from './diff-consents.ts';
 import { diffCapabilities, type CapabilityDiff } from './diff-capabilities.ts';
+import { HidingFinder, type Hiding } from './diff-hidden.ts';
+import { unreadFlows } from './opaque.ts';
 import { channelKey } from './summary.ts';
+import { unreadClause } from './verdict.ts';
 
-export type KindStatus = 'fixed' | 'still' | 'new' | 'none';
-export type ChannelStatus = 'fixed' | 'still' | 'new';
+/**
+ * `hidden`: leaked in base, not seen in next, but next sent flows capture could not read that may
+ * carry it, so it cannot be called fixed.
+ */
+export type KindStatus = 'fixed' | 'hidden' | 'still' | 'new' | 'none';
+export type ChannelStatus = 'fixed' | 'hidden' | 'still' | 'new';
 
 export interface DiffSide {
   runId: string;
@@ -17,6 +26,8 @@ export interface DiffSide {
   image: { name: string; sha256: string; lineage?: string };
   verdict: VerdictStatus;
   leaks: number;
+  /** Flows of the run capture could not read (a hook's plaintext not searched instead). */
+  unreadFlows: number;
 }
 
 export interface KindDiff {
@@ -34,6 +45,8 @@ export interface ChannelDiff {
   base: number;
   next: number;
   status: ChannelStatus;
+  /** For a hidden channel: the next run's unread flows that may carry it. */
+  hiddenBy?: Hiding;
 }
 
 export interface DiffGroup {
@@ -51,8 +64,10 @@ export interface ReportDiff {
   cause?: string;
   /** Why the comparison may mislead: different lineages, an incomplete run, kinds not planted. */
   warnings: string[];
-  /** Kinds or channels that leaked in base and not in next. */
+  /** Kinds or channels that leaked in base and not in next, where next could have seen them. */
   fixed: DiffGroup;
+  /** Kinds or channels that leaked in base and went unseen in next, behind flows nobody could read. */
+  hidden: DiffGroup;
   /** Leaking in both. */
   stillLeaking: DiffGroup;
   /** Leaking only in next. */
@@ -63,7 +78,7 @@ export interface ReportDiff {
   goneDestinations: string[];
   /** Every kind planted or leaked in either run, in canary-kind order. */
   kinds: KindDiff[];
-  /** Every channel that leaked in either run: fixed first, then still leaking, then new. */
+  /** Every channel that leaked in either run: fixed first, then hidden, still leaking, new. */
   channels: ChannelDiff[];
   /** What the images can do besides leaking (remote commands, silent installs, …), per run. */
   capabilities: CapabilityDiff[];
@@ -78,6 +93,7 @@ function side(report: Report): DiffSide {
     image,
     verdict: report.verdict.status,
     leaks: report.summary.totals.leaks,
+    unreadFlows: unreadFlows(report.opaque).length,
   };
 }
 
@@ -89,15 +105,10 @@ function plantedKinds(report: Report): Set<CanaryKind> {
   return new Set(report.canaries.map((c) => c.kind));
 }
 
-function statusOf(base: number, next: number): KindStatus {
-  if (base > 0) return next > 0 ? 'still' : 'fixed';
+/** `hidden`: whether a channel of the kind that leaked in base is hidden in next. */
+function statusOf(base: number, next: number, hidden: boolean): KindStatus {
+  if (base > 0) return next > 0 ? 'still' : hidden ? 'hidden' : 'fixed';
   return next > 0 ? 'new' : 'none';
-}
-
-/** A channel is listed because it leaked in at least one run, so it is never 'none'. */
-function channelStatus(base: number, next: number): ChannelStatus {
-  if (base > 0) return next > 0 ? 'still' : 'fixed';
-  return 'new';
 }
 
 function diffWarnings(base: Report, next: Report): string[] {
@@ -129,6 +140,10 @@ function diffWarnings(base: Report, next: Report): string[] {
       );
     }
   }
+  const unread = unreadClause(next.opaque);
+  if (unread) {
+    warnings.push(`in the next run ${unread}; a leak in those flows would not show in this diff`);
+  }
   const nextPlanted = plantedKinds(next);
   const unplanted = [...plantedKinds(base)].filter((kind) => !nextPlanted.has(kind));
   if (next.canaries.length > 0 && unplanted.length > 0) {
@@ -140,9 +155,10 @@ function diffWarnings(base: Report, next: Report): string[] {
 }
 
 const kindOrder = (kind: CanaryKind): number => CANARY_KINDS.indexOf(kind);
-const statusOrder: Record<ChannelStatus, number> = { fixed: 0, still: 1, new: 2 };
+const statusOrder: Record<ChannelStatus, number> = { fixed: 0, hidden: 1, still: 2, new: 3 };
 
 function diffChannels(base: Report, next: Report): ChannelDiff[] {
+  const hiding = new HidingFinder(base, next);
   const merged = new Map<string, ChannelDiff>();
   for (const [report, which] of [
     [base, 'base'],
@@ -160,7 +176,16 @@ function diffChannels(base: Report, next: Report): ChannelDiff[] {
     }
   }
   const channels = [...merged.values()];
-  for (const channel of channels) channel.status = channelStatus(channel.base, channel.next);
+  for (const channel of channels) {
+    // A channel is listed because it leaked in at least one run, so it is never 'none'.
+    if (channel.base === 0) channel.status = 'new';
+    else if (channel.next > 0) channel.status = 'still';
+    else {
+      const hiddenBy = hiding.find(channel);
+      channel.status = hiddenBy ? 'hidden' : 'fixed';
+      if (hiddenBy) channel.hiddenBy = hiddenBy;
+    }
+  }
   return channels.sort(
     (x, y) =>
       statusOrder[x.status] - statusOrder[y.status] ||
@@ -179,14 +204,15 @@ export function diffReports(base: Report, next: Report): ReportDiff {
     ...baseCounts.keys(),
     ...nextCounts.keys(),
   ]);
+  const channels = diffChannels(base, next);
+  const hiddenKinds = new Set(channels.filter((c) => c.status === 'hidden').map((c) => c.kind));
   const kinds: KindDiff[] = [...seen]
     .sort((a, b) => kindOrder(a) - kindOrder(b))
     .map((kind) => {
       const [b, n] = [baseCounts.get(kind) ?? 0, nextCounts.get(kind) ?? 0];
-      return { kind, base: b, next: n, status: statusOf(b, n) };
+      return { kind, base: b, next: n, status: statusOf(b, n, hiddenKinds.has(kind)) };
     });
-  const channels = diffChannels(base, next);
-  const group = (status: 'fixed' | 'still' | 'new'): DiffGroup => ({
+  const group = (status: ChannelStatus): DiffGroup => ({
     kinds: kinds.filter((k) => k.status === status).map((k) => k.kind),
     channels: channels.filter((c) => c.status === status),
   });
@@ -202,6 +228,7 @@ export function diffReports(base: Report, next: Report): ReportDiff {
     ...(cause ? { cause } : {}),
     warnings: [...diffWarnings(base, next), ...uiWarnings(base, next)],
     fixed: group('fixed'),
+    hidden: group('hidden'),
     stillLeaking: group('still'),
     new: group('new'),
     newDestinations: [...nextHosts].filter((h) => !baseHosts.has(h)).sort(),
@@ -213,11 +240,10 @@ export function diffReports(base: Report, next: Report): ReportDiff {
 }
 
 export type { ConsentChange } from './diff-consents.ts';
+export type { Hiding, HidingEvidence, HidingMatch } from './diff-hidden.ts';
 export type {
   CapabilityDiff,
   CapabilityId,
   CapabilityPresence,
   CapabilityStatus,
 } from './diff-capabilities.ts';
-export { renderDiffText } from './diff-text.ts';
-export { renderDiffHtml } from './diff-html.ts';

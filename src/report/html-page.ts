@@ -18,8 +18,8 @@ code, .mono, td.mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Conso
 .verdict-leaks-found .label { color: var(--bad); }
 .verdict-no-leaks { background: var(--good-bg); border-color: var(--good); }
 .verdict-no-leaks .label { color: var(--good); }
-.verdict-incomplete { background: var(--warn-bg); border-color: var(--warn); }
-.verdict-incomplete .label { color: var(--warn); }
+.verdict-incomplete, .verdict-inconclusive { background: var(--warn-bg); border-color: var(--warn); }
+.verdict-incomplete .label, .verdict-inconclusive .label { color: var(--warn); }
 .notice { background: var(--warn-bg); border-left: 4px solid var(--warn); padding: 8px 12px; margin: 8px 0; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid var(--line); }
@@ -35,6 +35,7 @@ td.evidence { max-width: 520px; }
 .status-fixed { color: var(--good); font-weight: 600; }
 .status-still, .status-new { color: var(--bad); font-weight: 600; }
 .status-none { color: var(--muted); }
+.status-hidden { color: var(--warn); font-weight: 600; }
 .severity-critical, .severity-high { color: var(--bad); font-weight: 600; }
 .severity-medium { color: var(--warn); font-weight: 600; }
 .stage-failed { color: var(--bad); font-weight: 600; }

@@ -11,6 +11,7 @@ import {
   type SafeHtml,
 } from './html-kit.ts';
 import { renderChannels, renderLeakRows } from './html-leaks.ts';
+import { renderOpaqueFlows } from './html-opaque.ts';
 import { htmlPage } from './html-page.ts';
 import type { Report, VerdictStatus } from './model.ts';
 import { plural } from './verdict.ts';
@@ -29,6 +30,7 @@ export interface ReportHtmlOptions {
 export const VERDICT_LABELS: Record<VerdictStatus, string> = {
   'leaks-found': 'Leaks found',
   'no-leaks': 'No leaks',
+  inconclusive: 'Inconclusive',
   incomplete: 'Incomplete',
 };
 
@@ -167,7 +169,8 @@ export function renderReportBody(report: Report, options: ReportHtmlOptions = {}
     ...(options.leakPageHref ? { href: options.leakPageHref } : {}),
   };
   return markup`<main>
-${verdictHeader(report)}${limitationsSection(report)}${kindSummary(report)}\
+${verdictHeader(report)}${limitationsSection(report)}${renderOpaqueFlows(report.opaque, tableLimit)}\
+${kindSummary(report)}\
 ${renderChannels(report.summary.channels, tableLimit)}${renderLeakRows(report.leaks, paging)}\
 ${destinationsSection(report, tableLimit)}${canariesSection(report, tableLimit)}${renderUiTimeline(report.ui)}\
 ${stagesSection(report)}\

@@ -2,8 +2,10 @@
 export { buildReport } from './build.ts';
 export { parseReport } from './read.ts';
 export { renderReportHtml, renderReportBody, type ReportHtmlOptions } from './html.ts';
-export { diffReports, renderDiffText, renderDiffHtml } from './diff.ts';
-export { renderDiffBody } from './diff-html.ts';
+export { diffReports } from './diff.ts';
+export { renderDiffBody, renderDiffHtml } from './diff-html.ts';
+export { renderDiffText } from './diff-text.ts';
+export { opaqueFlowLine, unreadFlows } from './opaque.ts';
 export { REPORT_CSS } from './html-page.ts';
 export { escapeHtml, markup, SafeHtml } from './html-kit.ts';
 export type {
@@ -14,6 +16,9 @@ export type {
   ChannelDiff,
   KindStatus,
   ChannelStatus,
+  Hiding,
+  HidingEvidence,
+  HidingMatch,
 } from './diff.ts';
 export {
   REPORT_VERSION,
@@ -33,6 +38,8 @@ export {
   type AppCount,
   type Channel,
   type Destination,
+  type OpaqueFlow,
+  type OpaqueReason,
   type ReportCanary,
 } from './model.ts';
 export { buildStixBundle, uuidv5, type StixBundle, type StixObject } from './export-stix.ts';

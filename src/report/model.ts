@@ -5,14 +5,18 @@
  */
 import type { Canary, CanaryKind, CanarySet } from '../canary/types.ts';
 import type { Flow } from '../capture/flow.ts';
+import type { LauncherName } from '../config.ts';
+import type { OpaqueFlowSummary, OpaqueReason } from '../correlate/opaque.ts';
 import type { Leak } from '../correlate/types.ts';
 import type { UiReport } from './model-ui.ts';
+
+export type { OpaqueReason } from '../correlate/opaque.ts';
 
 export type { UiConsentRecord, UiReport, UiStepOutcome, UiStepRecord } from './model-ui.ts';
 
 export const REPORT_VERSION = 1;
 
-export type LauncherName = 'lab-phone' | 'sdk-emulator';
+export type { LauncherName };
 
 export interface ImageInfo {
   /** The name the image was submitted under (a lab image's name, a file's base name). */
@@ -66,9 +70,11 @@ export interface ReportInput {
   inventory?: unknown;
   /** What the exercise did on the screen (UI steps, consent decisions); absent when no UI was driven. */
   ui?: UiReport;
+  /** The flows capture could not read, as the correlator listed them. Default none. */
+  opaque?: OpaqueFlowSummary[];
 }
 
-export type VerdictStatus = 'leaks-found' | 'no-leaks' | 'incomplete';
+export type VerdictStatus = 'leaks-found' | 'no-leaks' | 'inconclusive' | 'incomplete';
 
 export interface Verdict {
   status: VerdictStatus;
@@ -149,6 +155,32 @@ export interface Destination {
   leakCount: number;
 }
 
+/**
+ * A flow capture could not read: a TLS handshake the client broke off (a pinned app), TLS without
+ * keys, bytes that were not the protocol expected. Nothing found in it is no evidence that
+ * nothing leaked there.
+ */
+export interface OpaqueFlow {
+  flowId: string;
+  t: number;
+  /** As captured: `tls`, `tcp`, `udp`, … */
+  protocol: string;
+  /** `host` is named as destinations are: the name the device asked for, else the IP. */
+  destination: { host: string; ip: string; port: number };
+  /** The app, attributed as leaks are; absent where no hook event or client named it. */
+  app?: string;
+  /** Bytes the client sent that capture kept (for a failed handshake, its ClientHello). */
+  bytesSent: number;
+  reason: OpaqueReason;
+  /** The capture's own words, e.g. `tls-handshake:cert-rejected`. */
+  detail?: string;
+  /**
+   * A hook saw the plaintext written into this TLS session and it was searched instead: listed,
+   * but it does not make the run inconclusive.
+   */
+  plaintextFromHook: boolean;
+}
+
 export interface ReportCanary extends Canary {
   /** How many leaks carried this canary. */
   leaks: number;
@@ -162,6 +194,11 @@ export interface Report {
   /** Every leak, sorted by time. */
   leaks: Leak[];
   destinations: Destination[];
+  /**
+   * Flows capture could not read, sorted by time. Reports made before these were listed lack the
+   * field; parseReport reads them as listing none.
+   */
+  opaque: OpaqueFlow[];
   canaries: ReportCanary[];
   stages: StageRecord[];
   limitations: string[];

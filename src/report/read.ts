@@ -25,6 +25,8 @@ export function parseReport(text: string, source: string): Report {
       hint: 'pass the report.json of a finished run',
     });
   }
+  // Reports made before opaque flows were listed have none to show.
+  if (isObject(value) && value.opaque === undefined) value.opaque = [];
   return value as Report;
 }
 
@@ -43,5 +45,6 @@ function shapeProblem(value: unknown): string | undefined {
   for (const key of ['leaks', 'destinations', 'canaries', 'stages', 'limitations'] as const) {
     if (!Array.isArray(value[key])) return `${key} is not a list`;
   }
+  if (value.opaque !== undefined && !Array.isArray(value.opaque)) return 'opaque is not a list';
   return undefined;
 }

@@ -1,10 +1,11 @@
-import { access, readdir } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
-import { buildLabImage } from '../intake/lab-build/build-lab-image.ts';
+import { exists } from '../host/fs.ts';
+import { buildLabImage } from '../image-build/lab/build-lab-image.ts';
 import { sniffImage } from '../intake/sniff.ts';
-import { openZipChecked } from '../intake/zip-safe.ts';
+import { openZipChecked } from '../android/zip-safe.ts';
 import type { AnalysisJobData, AnalysisOptions } from '../queue/job-data.ts';
 import { newRunId } from './run-dir.ts';
 
@@ -19,13 +20,6 @@ export interface ResolvedImage {
   label: string;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /**
  * A path to an image, or the name of a bundled lab image (`adups-2016`), which is built into a
  * real system image on first use. A quick look refuses a wrong file before anything is queued.
@@ -38,7 +32,7 @@ export async function resolveImageArgument(
   const asPath = resolve(argument);
   const labJson = join(LAB_IMAGES_DIR, `${argument}.json`);
   if (!(await exists(asPath)) && /^[a-z0-9][a-z0-9-]*$/.test(argument) && (await exists(labJson))) {
-    const built = await buildLabImage(labJson, join(config.dataRoot, 'cache', 'lab-images'));
+    const built = await buildLabImage(labJson, labImageCache(config));
     return { path: built.zipPath, label: argument };
   }
   const kind = await sniffImage(asPath);
@@ -48,6 +42,20 @@ export async function resolveImageArgument(
     await zip[Symbol.asyncDispose]();
   }
   return { path: asPath, label: label ?? basename(asPath) };
+}
+
+/** Where bundled lab images are built on first use. */
+export function labImageCache(config: Pick<Config, 'dataRoot'>): string {
+  return join(config.dataRoot, 'cache', 'lab-images');
+}
+
+/**
+ * A bundled lab image, built by canarytrap from images/lab/: harmless by construction, so it may
+ * run uncaged on a host that cannot make a cage (a submitted image may not).
+ */
+export function isBundledLabImage(imagePath: string, config: Pick<Config, 'dataRoot'>): boolean {
+  const rel = relative(labImageCache(config), resolve(imagePath));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 export async function labImageNames(): Promise<string[]> {

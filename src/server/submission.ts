@@ -123,7 +123,13 @@ function parseOptions(value: unknown): AnalysisOptions {
     }
     options[key] = n;
   }
-  const { consents, plan } = value;
+  const { consents, plan, uncontained } = value;
+  if (uncontained !== undefined) {
+    if (typeof uncontained !== 'boolean') {
+      throw new ApiError(400, 'body-invalid', '"options.uncontained" must be true or false');
+    }
+    if (uncontained) options.uncontained = true;
+  }
   if (consents !== undefined) {
     if (!isObject(consents)) {
       throw new ApiError(400, 'body-invalid', '"options.consents" must be an object');

@@ -1,7 +1,7 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CanarytrapError } from '../errors.ts';
+import { exists } from '../host/fs.ts';
 
 /** The appium package's own command-line entry, installed as an npm dependency. */
 export const APPIUM_ENTRY = fileURLToPath(
@@ -10,13 +10,6 @@ export const APPIUM_ENTRY = fileURLToPath(
 
 const SETUP_HINT =
   "run `bash scripts/setup.sh` (also part of `npm run demo`'s set-up), which installs appium and its UiAutomator2 driver";
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * Refuses to start Appium where it cannot drive anything: the appium package or the UiAutomator2

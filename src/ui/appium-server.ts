@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
 import { CanarytrapError, isCanarytrapError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { freePort } from '../queue/redis-server.ts';
+import { pollUntil } from '../host/poll.ts';
+import { freePort } from '../host/ports.ts';
 import { APPIUM_ENTRY, checkAppiumInstall } from './appium-home.ts';
 
 const GUARD = fileURLToPath(new URL('./appium-guard.ts', import.meta.url));
@@ -191,28 +192,26 @@ function describeCause(cause: unknown): string {
 /** Polls GET /status until Appium says it is ready, the guard exits, or time runs out. */
 async function waitForStatus(running: Running, timeoutMs: number): Promise<void> {
   const { hostname, port } = running.endpoint;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (running.guard.exitCode !== null || running.guard.signalCode !== null) {
-      throw new Error(
-        `it exited (${running.guard.exitCode ?? running.guard.signalCode}) before answering /status`,
-      );
-    }
-    const ready = await fetch(`http://${hostname}:${port}/status`, {
-      signal: AbortSignal.timeout(2_000),
-    })
-      .then(async (response) => {
-        if (!response.ok) return false;
-        const body = (await response.json()) as { value?: { ready?: boolean } };
-        return body.value?.ready !== false;
-      })
-      .catch(() => false);
-    if (ready) return;
-    if (Date.now() >= deadline) {
-      throw new Error(`GET /status did not answer ready within ${timeoutMs} ms`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await pollUntil({
+    what: `Appium's GET /status on ${hostname}:${port}`,
+    probe: () =>
+      fetch(`http://${hostname}:${port}/status`, { signal: AbortSignal.timeout(2_000) })
+        .then(async (response) => {
+          if (!response.ok) return false;
+          const body = (await response.json()) as { value?: { ready?: boolean } };
+          return body.value?.ready !== false;
+        })
+        .catch(() => false),
+    timeoutMs,
+    setting: 'startTimeoutMs',
+    giveUp: () =>
+      running.guard.exitCode !== null || running.guard.signalCode !== null
+        ? new Error(
+            `it exited (${running.guard.exitCode ?? running.guard.signalCode}) before answering /status`,
+          )
+        : undefined,
+    timeout: { message: `GET /status did not answer ready within ${timeoutMs} ms` },
+  });
 }
 
 async function stopRunning(running: Running): Promise<void> {

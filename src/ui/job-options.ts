@@ -1,5 +1,17 @@
-import type { AnalysisOptions } from '../queue/job-data.ts';
-import { decideConsents, loadPlan, parseConsentArgument, planForRun } from './plan.ts';
+import {
+  decideConsents,
+  loadPlan,
+  parseConsentArgument,
+  planForRun,
+  type ConsentDecision,
+  type ExercisePlanInput,
+} from './plan.ts';
+
+/** The UI part of a job's options (the queue's AnalysisOptions holds the same two fields). */
+export interface UiJobOptions {
+  consents?: Record<string, ConsentDecision>;
+  plan?: ExercisePlanInput;
+}
 
 export interface UiFlags {
   /** `name=accept|refuse`, repeatable. */
@@ -16,8 +28,8 @@ export interface UiFlags {
 export async function uiJobOptions(
   flags: UiFlags,
   imageLabel: string,
-  base: AnalysisOptions = {},
-): Promise<Pick<AnalysisOptions, 'consents' | 'plan'>> {
+  base: UiJobOptions = {},
+): Promise<UiJobOptions> {
   const plan = flags.plan ? await loadPlan(flags.plan) : await planForRun(base.plan, imageLabel);
   const consents = {
     ...base.consents,

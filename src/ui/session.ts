@@ -3,7 +3,7 @@ import { CanarytrapError } from '../errors.ts';
 import type { Device } from '../device/device.ts';
 import type { AdbClient } from '../device/adb-client.ts';
 import type { Logger } from '../log.ts';
-import { freePort } from '../queue/redis-server.ts';
+import { freePort } from '../host/ports.ts';
 import type { AppiumEndpoint } from './appium-server.ts';
 
 /** The UiAutomator2 server's packages the driver installs and instruments on the device. */

@@ -45,7 +45,6 @@ test('frida instrumentation on a running SDK emulator', async (t) => {
   const device = toRunningDevice(adbDevice, 'sdk-emulator', async () => undefined);
   const started = await startInstrumentation({
     device,
-    launcher: 'sdk-emulator',
     logger: silentLogger(),
     fridaServerDir: config.fridaServerDir,
     eventsPath,

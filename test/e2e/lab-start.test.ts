@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { after, before, test } from 'node:test';
-import { freePort } from '../../src/queue/redis-server.ts';
+import { freePort } from '../../src/host/ports.ts';
 import { canBind } from '../support/leftovers.ts';
 import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.ts';
 

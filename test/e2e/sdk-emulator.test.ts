@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { startCapture } from '../../src/capture/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { AdbClient } from '../../src/device/adb-client.ts';
-import { listSystemImages } from '../../src/device/doctor/android-checks.ts';
-import { defaultLockDir } from '../../src/device/port-lease.ts';
-import { emulatorBinaryPath, isExecutable } from '../../src/device/sdk-emulator/host.ts';
+import { listSystemImages } from '../../src/doctor/android-checks.ts';
+import { defaultLockDir } from '../../src/host/port-lease.ts';
+import { emulatorBinaryPath, isExecutable } from '../../src/android/sdk-host.ts';
 import { SdkEmulatorLauncher } from '../../src/device/sdk-emulator/launcher.ts';
 import { silentLogger } from '../../src/log.ts';
-import { freePort } from '../../src/queue/redis-server.ts';
+import { freePort } from '../../src/host/ports.ts';
 
 /**
  * The emulator sends DNS to port 53 only, and the run's sinkhole listens on a random port: on

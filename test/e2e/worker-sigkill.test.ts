@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { Job } from 'bullmq';
 import { execa, type ResultPromise } from 'execa';
 import { resolveImageArgument } from '../../src/cli/image-argument.ts';
-import { processAlive } from '../../src/device/port-lease.ts';
+import { processAlive } from '../../src/host/processes.ts';
 import {
   enqueueAnalysis,
   openAnalysisQueue,

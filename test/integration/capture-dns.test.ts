@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from '../../src/log.ts';
 import { DnsSinkhole } from '../../src/capture/dns-sinkhole.ts';
-import { LoopbackNames } from '../../src/capture/loopback-names.ts';
+import { FakeIpNames } from '../../src/capture/fake-ip-names.ts';
 
 function collectingLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -24,7 +24,7 @@ async function startSinkhole(t: { after(fn: () => Promise<void>): void }) {
   const sinkhole = await DnsSinkhole.start({
     host: '127.0.0.1',
     logger,
-    names: new LoopbackNames(),
+    names: new FakeIpNames(),
   });
   t.after(() => sinkhole.stop());
   const resolver = new Resolver({ timeout: 2000, tries: 1 });
@@ -32,7 +32,7 @@ async function startSinkhole(t: { after(fn: () => Promise<void>): void }) {
   return { sinkhole, resolver, lines };
 }
 
-void test('A answers are loopback, stable per name, distinct between names, and named back', async (t) => {
+void test('A answers are fake IPs from 198.18.0.1 on, stable per name, distinct, and named back', async (t) => {
   const { sinkhole, resolver } = await startSinkhole(t);
   const first = await resolver.resolve4('bigdata.adups.com');
   const again = await resolver.resolve4('BigData.Adups.com');
@@ -40,13 +40,15 @@ void test('A answers are loopback, stable per name, distinct between names, and 
   assert.equal(first.length, 1);
   assert.deepEqual(again, first);
   assert.notDeepEqual(other, first);
-  for (const ip of [...first, ...other]) {
-    assert.match(ip, /^127\.\d+\.\d+\.\d+$/);
-    assert.notEqual(ip, '127.0.0.1');
-  }
+  assert.deepEqual([...first, ...other], ['198.18.0.1', '198.18.0.2']);
   assert.equal(sinkhole.hostForIp(first[0] ?? ''), 'bigdata.adups.com');
   assert.equal(sinkhole.hostForIp(`::ffff:${other[0] ?? ''}`), 'rebootv5.adsunflower.com');
   assert.equal(sinkhole.hostForIp('127.0.0.1'), undefined);
+  assert.equal(
+    sinkhole.hostForIp('198.18.0.3'),
+    undefined,
+    'an address not handed out names nothing',
+  );
   const recorded = sinkhole.queries();
   assert.deepEqual(
     recorded.map((q) => [q.name, q.type, q.answer]),
@@ -57,6 +59,10 @@ void test('A answers are loopback, stable per name, distinct between names, and 
     ],
   );
   assert.ok(recorded.every((q) => q.client?.ip === '127.0.0.1' && typeof q.t === 'number'));
+  assert.ok(
+    recorded.every((q) => q.resolver === undefined),
+    'uncaged, the device asked the sinkhole itself',
+  );
 });
 
 void test('AAAA and other types get an empty NOERROR answer', async (t) => {

@@ -17,6 +17,7 @@ import {
   startCapture,
   writeHar,
   type CaptureSession,
+  type ProxyCaptureSession,
   type Flow,
 } from '../../src/capture/index.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -49,6 +50,7 @@ void test('capture intercepts HTTPS by IP + SNI, keeps raw bodies, records faile
   const [bigdataIp] = await resolver.resolve4('bigdata.adups.com');
   const [c2Ip] = await resolver.resolve4('rebootv5.adsunflower.com');
   const [rawIp] = await resolver.resolve4('push.example.org');
+  assert.deepEqual([bigdataIp, c2Ip, rawIp], ['198.18.0.1', '198.18.0.2', '198.18.0.3']);
   assert.ok(bigdataIp && c2Ip && rawIp);
 
   await t.test(
@@ -304,7 +306,7 @@ function nextFlow(
   });
 }
 
-function openTunnel(session: CaptureSession, authority: string): Promise<Socket> {
+function openTunnel(session: ProxyCaptureSession, authority: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({
       host: session.proxy.host,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { AdbClient } from '../../src/device/adb-client.ts';
-import { freePort } from '../../src/queue/redis-server.ts';
+import { freePort } from '../../src/host/ports.ts';
 import { canBind } from '../support/leftovers.ts';
 
 // Several phones launched at once each ask for the adb server. Against a stopped server the real

@@ -17,6 +17,8 @@ export interface EmulatorRecord {
   ended: string;
   /** Every adb command line run through makeRecordingAdb, in order. */
   adb: string[];
+  /** The inode of the network namespace the emulator ran in (`stat -L /proc/self/ns/net`). */
+  netnsInode: number;
 }
 
 function shellQuote(value: string): string {
@@ -25,8 +27,8 @@ function shellQuote(value: string): string {
 
 /**
  * An SDK whose `emulator/emulator` is a shell script standing in for the real binary at the
- * lowest layer: it records its argv, environment and AVD files, then either becomes a lab
- * phone on the ports, proxy and AVD it was given (so the launcher's real adb, console,
+ * lowest layer: it records its argv, environment, AVD files and network namespace, then either
+ * becomes a lab phone on the ports, proxy (when given one) and AVD it was given (so the launcher's real adb, console,
  * readiness and teardown paths run) and records how that phone ended (`exit <code>`, after
  * `SIGTERM` when it was signalled), or fails the way the emulator does without KVM.
  */
@@ -49,7 +51,9 @@ export async function makeFakeSdk(
           `trap 'echo SIGTERM >> ${record}/ended; kill -TERM "$child" 2>/dev/null' TERM`,
           `${shellQuote(process.execPath)} --import tsx ${shellQuote(LAB_MAIN)} \\`,
           `  --image-dir "$sysdir" --console-port "\${ports%,*}" --adb-port "\${ports#*,}" \\`,
-          `  --adb-server-port "$ANDROID_ADB_SERVER_PORT" --http-proxy "\${proxy#http://}" \\`,
+          // Uncaged the phone uses the proxy and announces itself; caged (no -http-proxy) it
+          // can do neither, as the emulator's own announcement cannot leave a cage.
+          `  \${proxy:+--adb-server-port "$ANDROID_ADB_SERVER_PORT" --http-proxy "\${proxy#http://}"} \\`,
           `  --dns-server "$dns:53" --work-dir "$ANDROID_AVD_HOME/lab-work" --avd-name "$avd" \\`,
           `  --auth-token-file ${shellQuote(options.authTokenFile)} \${phone:+--phone-number "$phone"} &`,
           'child=$!',
@@ -63,7 +67,9 @@ printf '%s\\n' "$@" > ${record}/argv
 printf 'ANDROID_HOME=%s\\nANDROID_SDK_ROOT=%s\\nANDROID_AVD_HOME=%s\\nANDROID_ADB_SERVER_PORT=%s\\n' \\
   "$ANDROID_HOME" "$ANDROID_SDK_ROOT" "$ANDROID_AVD_HOME" "$ANDROID_ADB_SERVER_PORT" > ${record}/env
 echo $$ > ${record}/pid
+stat -L -c %i /proc/self/ns/net > ${record}/netns
 phone=
+proxy=
 while [ $# -gt 0 ]; do
   case "$1" in
     -avd) avd=$2; shift ;;
@@ -112,6 +118,7 @@ export async function readEmulatorRecord(recordDir: string): Promise<EmulatorRec
     pid: Number((await text('pid')).trim()),
     ended: await text('ended').catch(() => ''),
     adb: (await text('adb').catch(() => '')).split('\n').filter(Boolean),
+    netnsInode: Number((await text('netns')).trim()),
   };
 }
 

@@ -4,12 +4,15 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdbClient } from '../../src/device/adb-client.ts';
-import { processAlive, defaultLockDir } from '../../src/device/port-lease.ts';
+import { defaultLockDir } from '../../src/host/port-lease.ts';
+import { processAlive } from '../../src/host/processes.ts';
 import { emulatorArgs } from '../../src/device/sdk-emulator/command-line.ts';
 import { SdkEmulatorLauncher } from '../../src/device/sdk-emulator/launcher.ts';
 import { isCanarytrapError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
-import { freePort } from '../../src/queue/redis-server.ts';
+import { canBind } from '../support/leftovers.ts';
+import { cageUnavailable, makeTestCage, netnsInode } from '../support/test-cage.ts';
+import { freePort } from '../../src/host/ports.ts';
 import {
   makeFakeSdk,
   makeLabSystemImage,
@@ -91,7 +94,8 @@ test('the SDK emulator launcher boots a temporary AVD with the exact command lin
       imageDir: s.imageDir,
       consolePort: device.consolePort,
       adbPort: device.adbPort,
-      network: s.network,
+      network: { mode: 'proxy', dnsServer: s.network.dnsServer, httpProxy: s.network.httpProxy },
+      writableSystem: false,
       pcapPath: join(s.runDir, 'emulator.pcap'),
       phoneNumber: '15555550123',
       acceleration: 'auto',
@@ -201,3 +205,62 @@ test('a sinkhole that is not on port 53 stops the launch with a message that say
   );
   assert.equal(await exists(join(s.sdk.recordDir, 'argv')), false, 'the emulator never started');
 });
+
+test('in a cage the emulator runs inside the namespace, with the gateway for DNS and no proxy, and adb reaches it through the relays', async (t) => {
+  const unavailable = await cageUnavailable();
+  if (unavailable) return t.skip(unavailable);
+  const s = await setup(t, 'lab-phone');
+  const cage = await makeTestCage(t);
+  const device = await s.launcher.launch({
+    imageDir: s.imageDir,
+    runDir: s.runDir,
+    network: { dnsServer: { host: '127.0.0.1', port: 53 } },
+    cage,
+    bootTimeoutMs: 30_000,
+    logger: silentLogger(),
+  });
+  let stopped = false;
+  t.after(async () => {
+    if (!stopped) await device.stop();
+  });
+  const record = await readEmulatorRecord(s.sdk.recordDir);
+  assert.equal(
+    record.netnsInode,
+    await netnsInode(cage.addressing.netns),
+    'the emulator ran in the cage',
+  );
+  assert.notEqual(record.netnsInode, await ownNetnsInode(), 'not in the host namespace');
+  const avdName = record.argv[1] ?? '';
+  assert.deepEqual(
+    record.argv,
+    emulatorArgs({
+      avdName,
+      imageDir: s.imageDir,
+      consolePort: device.consolePort,
+      adbPort: device.adbPort,
+      network: { mode: 'caged', dnsServer: { host: cage.addressing.gateway, port: 53 } },
+      writableSystem: false,
+      pcapPath: join(s.runDir, 'emulator.pcap'),
+      acceleration: 'auto',
+    }),
+  );
+  assert.equal(record.argv[record.argv.indexOf('-dns-server') + 1], cage.addressing.gateway);
+  assert.equal(record.argv.includes('-http-proxy'), false);
+
+  // The host's adb server lists it (announced from the host side) and drives it.
+  assert.equal((await s.adb.devices()).get(device.serial), 'device');
+  assert.equal((await device.console('avd name')).trim(), avdName);
+  assert.equal(
+    (await device.shell('getprop ro.build.display.id')).stdout.trim(),
+    'SDK_LAUNCHER_TEST',
+  );
+  await device.stop();
+  stopped = true;
+  assert.equal((await readEmulatorRecord(s.sdk.recordDir)).ended, 'exit 0\n');
+  assert.equal(await canBind(device.consolePort), true, 'the console relay is closed');
+  assert.equal(await canBind(device.adbPort), true, 'the adb relay is closed');
+});
+
+async function ownNetnsInode(): Promise<number> {
+  return (await stat('/proc/self/ns/net')).ino;
+}

@@ -12,7 +12,7 @@ import { deployFridaServer } from '../../src/instrument/frida-server.ts';
 import { startInstrumentation } from '../../src/instrument/session.ts';
 import { ImageStore, intakeImage } from '../../src/intake/index.ts';
 import { silentLogger } from '../../src/log.ts';
-import { freePort } from '../../src/queue/redis-server.ts';
+import { freePort } from '../../src/host/ports.ts';
 import { startPipelineEnv } from '../support/pipeline-env.ts';
 
 const logger = silentLogger();
@@ -138,10 +138,17 @@ test('frida-server deploy on the lab phone: push, chmod, start as root, forward,
   assert.equal(missing.code, 'frida-server-missing');
   assert.match(missing.message, new RegExp(`frida-server-${abi}`));
 
-  // Where frida is absent (here), the run says so and goes on: no session, a reason.
-  const start2 = await startInstrumentation({
-    device,
+  // Where frida is absent (here), the run says so and goes on: no session, a reason. The device
+  // reports what an SDK emulator does: frida-server could run, it writes no events itself.
+  const emulatorLike: RunningDevice = {
+    ...recording(device, []),
     launcher: 'sdk-emulator',
+    instrumentation: {},
+    stop: () => device.stop(),
+    [Symbol.asyncDispose]: () => device.stop(),
+  };
+  const start2 = await startInstrumentation({
+    device: emulatorLike,
     logger,
     fridaServerDir: serverDir,
     fridaModule: 'frida-module-that-is-not-installed',

@@ -4,12 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
-import {
-  buildLabImage,
-  ImageStore,
-  intakeImage,
-  type StoredImage,
-} from '../../src/intake/index.ts';
+import { ImageStore, intakeImage, type StoredImage } from '../../src/intake/index.ts';
+import { buildLabImage } from '../../src/image-build/index.ts';
 import {
   buildPayload,
   buildPayloadV1,

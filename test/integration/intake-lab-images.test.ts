@@ -4,20 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
-import {
-  buildLabImage,
-  ImageStore,
-  intakeImage,
-  readExt4File,
-  type BuiltLabImage,
-  type StoredImage,
-} from '../../src/intake/index.ts';
+import { ImageStore, intakeImage, type StoredImage } from '../../src/intake/index.ts';
+import { readExt4File } from '../../src/android/ext4.ts';
+import { buildLabImage, type BuiltLabImage } from '../../src/image-build/index.ts';
 import {
   buildFingerprint,
   labImageSchema,
   LAB_IMAGE_PATH_IN_SYSTEM,
   type LabImage,
-} from '../../src/lab/image-schema.ts';
+} from '../../src/android/lab-image.ts';
 
 const LAB_DIR = 'images/lab';
 let work: string;

@@ -5,17 +5,16 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import {
-  buildLabImage,
   carryOutTransplant,
   findBaseImages,
   ImageStore,
   intakeImage,
-  readExt4File,
   transplantSettings,
-  type BaseCatalogue,
   type StoredImage,
 } from '../../src/intake/index.ts';
-import { labImageSchema, LAB_IMAGE_PATH_IN_SYSTEM } from '../../src/lab/image-schema.ts';
+import { readExt4File } from '../../src/android/ext4.ts';
+import { buildLabImage, type BaseCatalogue } from '../../src/image-build/index.ts';
+import { labImageSchema, LAB_IMAGE_PATH_IN_SYSTEM } from '../../src/android/lab-image.ts';
 
 /**
  * A vendor image that cannot boot as it is (zeno-2019-erofs: erofs, arm64, no kernel) moved

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import * as mockttp from 'mockttp';
-import { labImageSchema, type LabImage } from '../../src/lab/image-schema.ts';
+import { labImageSchema, type LabImage } from '../../src/android/lab-image.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBehaviours } from '../../src/lab/behaviour/index.ts';
 import { deviceHost, ofType, startDnsServer } from './lab-behaviour-test-network.ts';

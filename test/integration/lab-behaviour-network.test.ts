@@ -4,7 +4,7 @@ import { createDecipheriv } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import * as mockttp from 'mockttp';
-import { labImageSchema, type LabImage } from '../../src/lab/image-schema.ts';
+import { labImageSchema, type LabImage } from '../../src/android/lab-image.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBehaviours } from '../../src/lab/behaviour/index.ts';
 import { deviceHost, ofType, startDnsServer } from './lab-behaviour-test-network.ts';

@@ -5,14 +5,16 @@ import {
   instrumentationEventSchema,
   type EventOf,
   type InstrumentationEvent,
-} from '../../src/instrument/events.ts';
+} from '../../src/android/instrumentation-events.ts';
 import type { BehaviourHost, ScheduledWork, SmsRecord } from '../../src/lab/behaviour/index.ts';
 
 /**
- * A DNS server that answers every A query with 127.0.0.1, like the run's sinkhole, and records
- * the names asked. Just enough of RFC 1035 for one question per message.
+ * A DNS server on `host:port` (default 127.0.0.1 and a free port) that answers every A query
+ * with `answer` (default 127.0.0.1), like the run's sinkhole, and records the names asked. Just enough of RFC 1035 for one question per message.
  */
-export async function startDnsServer(): Promise<{
+export async function startDnsServer(
+  options: { host?: string; port?: number; answer?: string } = {},
+): Promise<{
   port: number;
   names: string[];
   close(): Promise<void>;
@@ -35,14 +37,18 @@ export async function startDnsServer(): Promise<{
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(qtype === 1 ? 1 : 0, 6);
     const question = query.subarray(12, questionEnd);
-    const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]);
+    const address = (options.answer ?? '127.0.0.1').split('.').map(Number);
+    const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, ...address]);
     socket.send(
       qtype === 1 ? Buffer.concat([header, question, answer]) : Buffer.concat([header, question]),
       peer.port,
       peer.address,
     );
   });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  });
   return {
     port: socket.address().port,
     names,

@@ -9,7 +9,7 @@ import { waitForQuiet, type CaptureSession } from '../../src/capture/index.ts';
 import { correlate, type Leak } from '../../src/correlate/index.ts';
 import { prepareDevice } from '../../src/device/prepare.ts';
 import { pullDeviceEvents } from '../../src/instrument/device-events.ts';
-import type { EventOf, InstrumentationEvent } from '../../src/instrument/events.ts';
+import type { EventOf, InstrumentationEvent } from '../../src/android/instrumentation-events.ts';
 import { silentLogger } from '../../src/log.ts';
 import { advanceDeviceTime } from '../../src/triggers/advance.ts';
 import { startLabBench, until } from '../support/lab-bench.ts';

@@ -2,7 +2,7 @@ import type { TestContext } from 'node:test';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labImageSchema } from '../../src/lab/image-schema.ts';
+import { labImageSchema } from '../../src/android/lab-image.ts';
 import { createLabDevice, type LabDevice } from '../../src/lab/os/index.ts';
 import type { LabDeviceOptions } from '../../src/lab/os/lab-device.ts';
 import { silentLogger } from '../../src/log.ts';

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { AdbClient } from '../../src/device/adb-client.ts';
 import { silentLogger } from '../../src/log.ts';
-import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/queue/redis-server.ts';
+import { startPrivateRedis, type PrivateRedis } from '../../src/queue/redis-server.ts';
+import { freePort } from '../../src/host/ports.ts';
 
 /**
  * An isolated world for one test file: a private Redis, a private adb server port, a temp data

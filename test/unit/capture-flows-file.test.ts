@@ -9,7 +9,7 @@ const flow: Flow = {
   id: 'a1',
   t: 1700000000000,
   protocol: 'tcp',
-  destination: { host: 'push.example.org', ip: '127.1.0.9', port: 5555 },
+  destination: { host: 'push.example.org', ip: '198.18.0.9', port: 5555 },
   client: { ip: '127.0.0.1', port: 41000 },
   raw: Buffer.from([0, 1, 2, 255]).toString('base64'),
 };
@@ -29,7 +29,7 @@ void test('a bad line is an error naming the file and the line', () => {
     code: 'flows-invalid',
     message: /^run\/flows\.jsonl:2: not JSON/,
   });
-  const wrongPort = JSON.stringify({ ...flow, destination: { ip: '127.1.0.9', port: '5555' } });
+  const wrongPort = JSON.stringify({ ...flow, destination: { ip: '198.18.0.9', port: '5555' } });
   assert.throws(() => parseFlows(`${good}\n${good}\n${wrongPort}`, 'f.jsonl'), {
     code: 'flows-invalid',
     message: /^f\.jsonl:3: destination\.port: /,

@@ -13,7 +13,7 @@ const flows: Flow[] = [
     id: 'f1',
     t: Date.UTC(2024, 0, 2, 3, 4, 5),
     protocol: 'https',
-    destination: { host: 'bigdata.adups.com', ip: '127.1.0.1', port: 443 },
+    destination: { host: 'bigdata.adups.com', ip: '198.18.0.1', port: 443 },
     client: { ip: '127.0.0.1', port: 40000 },
     request: {
       method: 'POST',
@@ -40,7 +40,7 @@ const flows: Flow[] = [
     id: 'f2',
     t: Date.UTC(2024, 0, 2, 3, 4, 6),
     protocol: 'http',
-    destination: { host: 'rebootv5.adsunflower.com', ip: '127.1.0.2', port: 80 },
+    destination: { host: 'rebootv5.adsunflower.com', ip: '198.18.0.2', port: 80 },
     request: {
       method: 'POST',
       url: 'http://rebootv5.adsunflower.com/cmd',
@@ -53,7 +53,7 @@ const flows: Flow[] = [
     id: 'f3',
     t: Date.UTC(2024, 0, 2, 3, 4, 7),
     protocol: 'tls',
-    destination: { host: 'pinned.example.org', ip: '127.1.0.3', port: 443 },
+    destination: { host: 'pinned.example.org', ip: '198.18.0.3', port: 443 },
     tls: { sni: 'pinned.example.org', decrypted: false },
     error: 'tls-handshake:cert-rejected',
   },
@@ -77,7 +77,7 @@ void test('binary bodies survive as base64, text bodies stay text, and request d
   const [upload, command] = flowsToHar(flows).log.entries;
   assert.ok(upload && command);
   assert.equal(upload.startedDateTime, '2024-01-02T03:04:05.000Z');
-  assert.equal(upload.serverIPAddress, '127.1.0.1');
+  assert.equal(upload.serverIPAddress, '198.18.0.1');
   assert.equal(upload.request.httpVersion, 'HTTP/1.1');
   assert.equal(upload.request.bodySize, gzipped.length);
   const postData = upload.request.postData as { mimeType: string; text: string; encoding?: string };

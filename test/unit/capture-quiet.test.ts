@@ -15,7 +15,7 @@ function fakeCapture() {
         id: 'x',
         t: Date.now(),
         protocol: 'tcp',
-        destination: { ip: '127.1.0.1', port: 1 },
+        destination: { ip: '198.18.0.1', port: 1 },
       };
       for (const listener of listeners) listener(flow);
     },

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { classifyOpening } from '../../src/capture/opening.ts';
-import { parseConnectTarget } from '../../src/capture/proxy-front.ts';
+import { parseConnectTarget } from '../../src/capture/connect-head.ts';
 import { explainResponder, subjectHashOld } from '../../src/capture/index.ts';
 import { pickResponder } from '../../src/capture/responders.ts';
 import { readClientHelloSni } from '../../src/capture/tls-client-hello.ts';
@@ -64,8 +64,8 @@ void test('openings: TLS, HTTP and the rest, waiting while undecided', () => {
 });
 
 void test('CONNECT targets: IPv4, names, bracketed IPv6, and junk', () => {
-  assert.deepEqual(parseConnectTarget('CONNECT 127.1.0.5:443 HTTP/1.1\r\nHost: x'), {
-    host: '127.1.0.5',
+  assert.deepEqual(parseConnectTarget('CONNECT 198.18.0.5:443 HTTP/1.1\r\nHost: x'), {
+    host: '198.18.0.5',
     port: 443,
   });
   assert.deepEqual(parseConnectTarget('CONNECT bigdata.adups.com:8443 HTTP/1.1'), {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
 import type { Flow } from '../../src/capture/flow.ts';
-import type { InstrumentationEvent } from '../../src/instrument/events.ts';
+import type { InstrumentationEvent } from '../../src/android/instrumentation-events.ts';
 import { correlate, type Leak } from '../../src/correlate/index.ts';
 import { makeCanarySet } from '../fixtures/correlate/canaries.ts';
 
@@ -174,6 +174,7 @@ test('opaque TLS is summarised; the plaintext a hook saw written into it is sear
       ip: '127.0.0.1',
       port: 443,
       bytes: Buffer.byteLength('\x16\x03\x01 opaque'),
+      reason: 'tls-not-decrypted',
       app: 'com.adups.fota',
       plaintextFromHook: true,
     },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CanarySet } from '../../src/canary/types.ts';
 import { correlate } from '../../src/correlate/index.ts';
-import type { InstrumentationEvent } from '../../src/instrument/events.ts';
+import type { InstrumentationEvent } from '../../src/android/instrumentation-events.ts';
 
 function locationSet(value: string): CanarySet {
   return {

@@ -4,7 +4,8 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { freePort } from '../../src/queue/redis-server.ts';
+import { canOpenKvm, KVM_DEVICE } from '../../src/android/sdk-host.ts';
+import { freePort } from '../../src/host/ports.ts';
 
 async function doctor(t: TestContext, env: Record<string, string>) {
   const home = await mkdtemp(join(tmpdir(), 'device-doctor-home-'));
@@ -40,7 +41,16 @@ test('doctor without an Android SDK exits 5 and says, per missing piece, what it
   });
   const sdkIndex = lines.indexOf('✗ Android SDK: ANDROID_HOME is not set');
   assert.match(lines[sdkIndex + 2] ?? '', /sdkmanager --install emulator/);
-  assert.match(result.stdout, /missing: Android SDK, emulator, system images, frida-server/);
+  // KVM is this host's own: the same expectations hold with and without /dev/kvm.
+  const kvmMissing = process.arch === 'x64' && !(await canOpenKvm(KVM_DEVICE));
+  if (kvmMissing) assert.equal(line('KVM'), `✗ KVM: ${KVM_DEVICE} is not accessible`);
+  else assert.match(line('KVM') ?? '', /^✓ KVM: /);
+  assert.match(
+    result.stdout,
+    new RegExp(
+      `missing: Android SDK, emulator, ${kvmMissing ? 'KVM, ' : ''}system images, frida-server`,
+    ),
+  );
 });
 
 test('doctor finds the emulator, lists system images, frida-server per ABI, and reports a dead Redis', async (t) => {

@@ -12,9 +12,11 @@ import {
   emulatorArgs,
   emulatorEnv,
 } from '../../src/device/sdk-emulator/command-line.ts';
+import { caInstallRemountsSystem } from '../../src/device/prepare.ts';
 import { isCanarytrapError } from '../../src/errors.ts';
 
 const network = {
+  mode: 'proxy' as const,
   dnsServer: { host: '127.0.0.53', port: 53 },
   httpProxy: { host: '127.0.0.1', port: 40123 },
 };
@@ -27,6 +29,7 @@ test('the emulator command line is headless, read-only, on the leased ports and 
       consolePort: 5560,
       adbPort: 5561,
       network,
+      writableSystem: false,
       pcapPath: '/data/runs/r1/emulator.pcap',
       phoneNumber: '15555550123',
       acceleration: 'auto',
@@ -66,11 +69,42 @@ test('without a phone number the flag is left out, and software acceleration is 
     consolePort: 5554,
     adbPort: 5555,
     network,
+    writableSystem: false,
     pcapPath: '/p.pcap',
     acceleration: 'off',
   });
   assert.equal(args.includes('-phone-number'), false);
   assert.deepEqual(args.slice(-2), ['-accel', 'off']);
+});
+
+test('in a cage the emulator gets no proxy, the gateway as its DNS server, and a writable system where the CA install remounts it', () => {
+  const args = emulatorArgs({
+    avdName: 'canarytrap_5560_0a1b2c3d',
+    imageDir: '/data/images/abc/image',
+    consolePort: 5560,
+    adbPort: 5561,
+    network: { mode: 'caged', dnsServer: { host: '198.19.0.1', port: 53 } },
+    writableSystem: true,
+    pcapPath: '/data/runs/r1/emulator.pcap',
+    acceleration: 'auto',
+  });
+  assert.deepEqual(args.slice(8, 15), [
+    '-read-only',
+    '-ports',
+    '5560,5561',
+    '-writable-system',
+    '-dns-server',
+    '198.19.0.1',
+    '-tcpdump',
+  ]);
+  assert.equal(args.includes('-http-proxy'), false);
+});
+
+test('the CA install remounts /system up to API 28 only', () => {
+  assert.deepEqual(
+    [23, 28, 29, 34].map((api) => caInstallRemountsSystem(api)),
+    [true, true, false, false],
+  );
 });
 
 test('a DNS sinkhole off port 53 or not on an IPv4 address is refused with what to change', () => {

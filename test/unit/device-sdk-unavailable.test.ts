@@ -4,9 +4,9 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdbClient } from '../../src/device/adb-client.ts';
-import type { EmulatorHost } from '../../src/device/sdk-emulator/host.ts';
-import { canOpenKvm } from '../../src/device/sdk-emulator/host.ts';
-import { readSystemImage } from '../../src/device/sdk-emulator/image.ts';
+import type { EmulatorHost } from '../../src/android/sdk-host.ts';
+import { canOpenKvm } from '../../src/android/sdk-host.ts';
+import { readSystemImage } from '../../src/android/sdk-image.ts';
 import { SdkEmulatorLauncher } from '../../src/device/sdk-emulator/launcher.ts';
 import { silentLogger } from '../../src/log.ts';
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildHooks } from '../../scripts/build-hooks.mjs';
-import { instrumentationEventSchema } from '../../src/instrument/events.ts';
+import { instrumentationEventSchema } from '../../src/android/instrumentation-events.ts';
 import { defineAndroid } from './instrument-agents-support.ts';
 import { FakeFrida } from './instrument-fake-frida.ts';
 

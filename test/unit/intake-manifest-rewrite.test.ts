@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { FRAMEWORK_RES_APK } from '../../src/intake/lab-build/build-apk.ts';
-import { manifestInfo, parseXmlTree } from '../../src/intake/inventory/manifest.ts';
+import { FRAMEWORK_RES_APK } from '../../src/image-build/lab/build-apk.ts';
+import { manifestInfo, parseXmlTree } from '../../src/android/manifest.ts';
 import {
   ManifestFormatError,
   removeManifestAttribute,
-} from '../../src/intake/transplant/manifest-rewrite.ts';
+} from '../../src/image-build/transplant/manifest-rewrite.ts';
 
 /** Compiles a manifest with aapt2 and returns the APK path (manifest only). */
 async function compiled(dir: string, sharedUserId: boolean): Promise<string> {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildFacts, parseBuildProp } from '../../src/intake/build-props.ts';
 import { dexStrings, destinationsIn, findUrls } from '../../src/intake/inventory/dex-strings.ts';
-import { manifestInfo, parseXmlTree } from '../../src/intake/inventory/manifest.ts';
+import { manifestInfo, parseXmlTree } from '../../src/android/manifest.ts';
 import { permissionProtection } from '../../src/intake/inventory/permissions.ts';
-import { buildPropText } from '../../src/intake/lab-build/lab-props.ts';
-import { buildFingerprint, labImageSchema } from '../../src/lab/image-schema.ts';
+import { buildPropText } from '../../src/image-build/lab/lab-props.ts';
+import { buildFingerprint, labImageSchema } from '../../src/android/lab-image.ts';
 import { readFileSync } from 'node:fs';
 
 test('build.prop written for a lab image reads back into the same facts', () => {

@@ -2,15 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import {
-  allowListPath,
-  allowListXml,
   planTransplant,
-  type BaseCandidate,
   type InventoryApp,
   type RunPlan,
   type TransplantVendor,
 } from '../../src/intake/index.ts';
-import { vendorSlug } from '../../src/intake/transplant/allow-list.ts';
+import { allowListPath, allowListXml, type BaseCandidate } from '../../src/image-build/index.ts';
+import { vendorSlug } from '../../src/image-build/transplant/allow-list.ts';
 
 const NOT_BOOTABLE: RunPlan = {
   mode: 'static-only',

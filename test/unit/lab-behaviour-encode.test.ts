@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDecipheriv, type DecipherGCM } from 'node:crypto';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import type { EncodeStep } from '../../src/lab/image-schema.ts';
+import type { EncodeStep } from '../../src/android/lab-image.ts';
 import { encrypt, planCipher } from '../../src/lab/behaviour/ciphers.ts';
 import { FakeHost, smsPayload } from './lab-behaviour-fake-host.ts';
 

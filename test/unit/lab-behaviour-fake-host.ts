@@ -5,8 +5,8 @@ import {
   instrumentationEventSchema,
   type EventOf,
   type InstrumentationEvent,
-} from '../../src/instrument/events.ts';
-import { labImageSchema, type EncodeStep, type LabImage } from '../../src/lab/image-schema.ts';
+} from '../../src/android/instrumentation-events.ts';
+import { labImageSchema, type EncodeStep, type LabImage } from '../../src/android/lab-image.ts';
 import { silentLogger } from '../../src/log.ts';
 import {
   startBehaviours,

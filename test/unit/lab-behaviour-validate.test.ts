@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { isCanarytrapError } from '../../src/errors.ts';
-import { labImageSchema, type LabImage } from '../../src/lab/image-schema.ts';
+import { labImageSchema, type LabImage } from '../../src/android/lab-image.ts';
 import { silentLogger } from '../../src/log.ts';
 import {
   findProblems,
@@ -164,6 +164,51 @@ test('the problems say what to change', () => {
       behaviour: 'short-key',
       problem: 'encode step 1 (aes): an AES key is 16, 24 or 32 bytes, this one is 10',
     },
+  ]);
+});
+
+test('the bypass channels name what cannot run: a literal where one is needed, ports, sizes', () => {
+  const behaviour = (id: string, send: unknown, extra: Record<string, unknown> = {}) => ({
+    id,
+    description: id,
+    trigger: { on: 'boot' },
+    collect: ['imei'],
+    encode: [{ op: 'hex' }],
+    send,
+    ...extra,
+  });
+  const problems = findProblems(
+    image([
+      behaviour(
+        'ping-name',
+        { channel: 'icmp', host: 'ping.example.org' },
+        { serialize: 'values' },
+      ),
+      behaviour('ping-json', { channel: 'icmp', host: '203.0.113.70' }),
+      behaviour('resolver-name', { channel: 'dns', zone: 't.example.org', resolver: 'dns.google' }),
+      behaviour('udp-port', { channel: 'udp', host: '203.0.113.60', port: 70000 }),
+      behaviour(
+        'doh-raw',
+        { channel: 'doh', host: '198.51.100.53', zone: 'd.example.org' },
+        {
+          encode: [],
+        },
+      ),
+      behaviour('fine', { channel: 'doh', host: '198.51.100.53', zone: 'd.example.org' }),
+    ]),
+  ).map((p) => [p.behaviour, p.problem]);
+  assert.deepEqual(problems, [
+    ['ping-name', 'send.host "ping.example.org" is not an IPv4 address'],
+    [
+      'ping-json',
+      'the icmp channel carries at most 16 bytes: collect one short item with serialize "values"',
+    ],
+    ['resolver-name', 'send.resolver "dns.google" is not an IPv4 address'],
+    ['udp-port', 'send.port 70000 is not a port'],
+    [
+      'doh-raw',
+      'the doh channel needs DNS-safe text: end the encode steps with hex or URL-safe base64',
+    ],
   ]);
 });
 

@@ -9,7 +9,7 @@ import {
   type HttpSend,
 } from '../../src/lab/behaviour/net/http-request.ts';
 import { readHttpResponse } from '../../src/lab/behaviour/net/response.ts';
-import { sendSchema } from '../../src/lab/image-schema.ts';
+import { sendSchema } from '../../src/android/lab-image.ts';
 
 const UA = dalvikUserAgent('6.0', 'R1 HD', 'MRA58K');
 

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Jimp } from 'jimp';
-import { labImageSchema, type LabImage } from '../../src/lab/image-schema.ts';
+import { labImageSchema, type LabImage } from '../../src/android/lab-image.ts';
 import { createLabDevice, type LabDevice } from '../../src/lab/os/index.ts';
 import { layoutScreen } from '../../src/lab/os/ui/layout.ts';
 import { findNodes } from '../../src/lab/os/ui/locators.ts';

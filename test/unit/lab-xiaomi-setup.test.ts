@@ -3,7 +3,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBehaviours, type BehaviourRuntime } from '../../src/lab/behaviour/index.ts';
-import type { EventOf, InstrumentationEvent } from '../../src/instrument/events.ts';
+import type { EventOf, InstrumentationEvent } from '../../src/android/instrumentation-events.ts';
 import type { LabDevice } from '../../src/lab/os/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { makeLabDevice } from '../support/lab-device.ts';

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildReport } from '../../src/report/build.ts';
-import { diffReports, renderDiffHtml, renderDiffText } from '../../src/report/diff.ts';
+import { diffReports } from '../../src/report/diff.ts';
+import { renderDiffHtml } from '../../src/report/diff-html.ts';
+import { renderDiffText } from '../../src/report/diff-text.ts';
 import type { Report } from '../../src/report/model.ts';
 import {
   adupsFixedLeaks,
@@ -148,7 +150,7 @@ void test('text for the CLI: one aligned line per kind, then channel lines', () 
       'm',
     ),
   );
-  assert.match(text, /4 fixed, 1 still leaking, 0 new/);
+  assert.match(text, /4 fixed, 0 hidden, 1 still leaking, 0 new/);
 });
 
 void test('text and HTML keep hostile names inert', () => {

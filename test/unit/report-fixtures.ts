@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CanaryKind, CanarySet } from '../../src/canary/types.ts';
 import type { Flow } from '../../src/capture/flow.ts';
+import type { OpaqueFlowSummary, OpaqueReason } from '../../src/correlate/opaque.ts';
 import type { Leak } from '../../src/correlate/types.ts';
 import { STAGES } from '../../src/queue/names.ts';
 import type { ReportInput, StageRecord } from '../../src/report/model.ts';
@@ -172,4 +173,38 @@ export function adupsFixedLeaks(): Leak[] {
       transforms: ['tls', 'form:data'],
     }),
   ];
+}
+
+/**
+ * A flow the proxy could not read, as the correlator lists it: by default the pinned big-data
+ * upload, whose TLS handshake the app broke off.
+ */
+export function opaqueFlow(
+  host: string,
+  options: {
+    t?: number;
+    app?: string;
+    ip?: string;
+    port?: number;
+    protocol?: OpaqueFlowSummary['protocol'];
+    reason?: OpaqueReason;
+    detail?: string;
+    bytes?: number;
+    plaintextFromHook?: boolean;
+  } = {},
+): OpaqueFlowSummary {
+  const made: OpaqueFlowSummary = {
+    flowId: `opaque-${host}-${options.t ?? T0}`,
+    t: options.t ?? T0,
+    protocol: options.protocol ?? 'tls',
+    host,
+    ip: options.ip ?? '127.0.0.10',
+    port: options.port ?? 443,
+    bytes: options.bytes ?? 517,
+    reason: options.reason ?? 'tls-handshake-failed',
+    detail: options.detail ?? 'tls-handshake:cert-rejected',
+    plaintextFromHook: options.plaintextFromHook ?? false,
+  };
+  if (options.app !== undefined) made.app = options.app;
+  return made;
 }

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InputError } from '../../errors.ts';
-import { instrumentationEventSchema, type InstrumentationEvent } from '../../instrument/events.ts';
+import { instrumentationEventSchema, type InstrumentationEvent } from '../../android/instrumentation-events.ts';
 
 export interface EventsReadResult {
   events: InstrumentationEvent[];

@@ -1,6 +1,7 @@
 /** Link, IP and transport headers of one frame, decoded as far as TCP/UDP payloads. */
 export interface TransportSegment {
-  protocol: 'tcp' | 'udp';
+  /** `icmp`: an echo request, ports 0, payload the echo data (what `ping -p` fills). */
+  protocol: 'tcp' | 'udp' | 'icmp';
   src: string;
   dst: string;
   srcPort: number;
@@ -128,6 +129,14 @@ export function decodeFrame(linkType: number, frame: Buffer): DecodeResult {
         payload: payload.subarray(8),
       },
     };
+  }
+  // Echo requests carry data of the sender's choosing: a channel out like any other.
+  if ((protocol === 1 || protocol === 58) && payload.length >= 8) {
+    const echoRequest = protocol === 1 ? 8 : 128;
+    if (payload[0] === echoRequest)
+      return {
+        segment: { protocol: 'icmp', src, dst, srcPort: 0, dstPort: 0, payload: payload.subarray(8) },
+      };
   }
   return { skip: `IP protocol ${protocol}` };
 }

@@ -159,6 +159,18 @@ export async function readPcap(
       continue;
     }
     if (s.payload.length === 0) continue;
+    if (s.protocol === 'icmp') {
+      const n = udp.size;
+      udp.set(`icmp${n}`, {
+        id: `${prefix}#i${n}`,
+        t: packet.t,
+        protocol: 'icmp',
+        destination: { ip: s.dst, port: 0 },
+        client: { ip: s.src, port: 0 },
+        parts: [s.payload],
+      });
+      continue;
+    }
     const dns = s.dstPort === 53;
     // DNS: one flow per query; other UDP: one flow per address/port pair.
     const key = dns ? `dns${udp.size}` : `${s.src}|${s.srcPort}|${s.dst}|${s.dstPort}`;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
-import type { SystemImageInfo } from './image.ts';
+import type { SystemImageInfo } from '../../android/sdk-image.ts';
 
 /** Hardware of every temporary AVD; small, because several run on one worker. */
 export interface AvdHardware {

@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { CanarytrapError } from '../../errors.ts';
 import type { NetworkSettings } from '../device.ts';
+import type { DeviceNetwork } from '../network-wiring.ts';
 
 export interface EmulatorCommandInput {
   avdName: string;
@@ -8,7 +9,13 @@ export interface EmulatorCommandInput {
   imageDir: string;
   consolePort: number;
   adbPort: number;
-  network: NetworkSettings;
+  /** In a cage only its DNS server (the gateway); uncaged the run's DNS sinkhole and proxy. */
+  network: DeviceNetwork;
+  /**
+   * `-writable-system`: the image's CA install remounts /system read-write (API 28 and older,
+   * see prepare.ts), which the emulator allows only with this flag.
+   */
+  writableSystem: boolean;
   /** Where the emulator writes every guest packet (`-tcpdump`). */
   pcapPath: string;
   phoneNumber?: string;
@@ -18,8 +25,8 @@ export interface EmulatorCommandInput {
 
 /**
  * The emulator's `-dns-server` takes addresses only and always queries port 53, so the run's
- * sinkhole must listen on port 53 of some address the emulator can reach: on a worker host,
- * give the sinkhole a loopback alias of its own (127.0.0.x:53) per run.
+ * sinkhole must listen on port 53 of some address the emulator can reach: in a cage the
+ * gateway; uncaged, a loopback alias of its own (127.0.0.x:53) per run.
  */
 export function dnsServerArgument(dns: NetworkSettings['dnsServer']): string {
   if (dns.port !== 53) {
@@ -44,7 +51,7 @@ export function dnsServerArgument(dns: NetworkSettings['dnsServer']): string {
 
 /** The exact emulator command line for one headless, read-only, disposable boot. */
 export function emulatorArgs(input: EmulatorCommandInput): string[] {
-  const proxy = input.network.httpProxy;
+  const network = input.network;
   return [
     '-avd',
     input.avdName,
@@ -58,10 +65,12 @@ export function emulatorArgs(input: EmulatorCommandInput): string[] {
     '-read-only',
     '-ports',
     `${input.consolePort},${input.adbPort}`,
-    '-http-proxy',
-    `http://${proxy.host}:${proxy.port}`,
+    ...(input.writableSystem ? ['-writable-system'] : []),
+    ...(network.mode === 'proxy'
+      ? ['-http-proxy', `http://${network.httpProxy.host}:${network.httpProxy.port}`]
+      : []),
     '-dns-server',
-    dnsServerArgument(input.network.dnsServer),
+    dnsServerArgument(network.dnsServer),
     '-tcpdump',
     input.pcapPath,
     ...(input.phoneNumber ? ['-phone-number', input.phoneNumber] : []),

@@ -1,15 +1,18 @@
-import { runEachStep, type NamedStep } from '../../run/teardown.ts';
+import { runEachStep, type NamedStep } from '../../host/teardown.ts';
 import { execa, type ResultPromise } from 'execa';
 import { join } from 'node:path';
 import { CanarytrapError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { AdbClient } from '../adb-client.ts';
 import { AdbDevice } from '../adb-device.ts';
+import { openCageCrossing, type CageCrossing } from '../cage-crossing.ts';
 import type { Launcher, LaunchRequest, RunningDevice } from '../device.ts';
-import { leaseConsolePorts, type LeaseOptions } from '../port-lease.ts';
+import { leaseConsolePorts, type LeaseOptions } from '../../host/port-lease.ts';
+import { wiringOf } from '../network-wiring.ts';
+import { caInstallRemountsSystem } from '../prepare.ts';
 import { waitUntilBooted } from '../readiness.ts';
 import { toRunningDevice } from '../running-device.ts';
-import { stopProcess } from '../stop-process.ts';
+import { stopProcess } from '../../host/processes.ts';
 import { createTemporaryAvd, sysdirEntry, type AvdHardware, type TemporaryAvd } from './avd.ts';
 import { emulatorArgs, emulatorEnv } from './command-line.ts';
 import {
@@ -18,8 +21,8 @@ import {
   isExecutable,
   realHost,
   type EmulatorHost,
-} from './host.ts';
-import { readSystemImage, type SystemImageInfo } from './image.ts';
+} from '../../android/sdk-host.ts';
+import { readSystemImage, type SystemImageInfo } from '../../android/sdk-image.ts';
 import { writeProcessLog, type ProcessLog } from './process-log.ts';
 
 export interface SdkEmulatorLauncherOptions {
@@ -37,7 +40,9 @@ export interface SdkEmulatorLauncherOptions {
 
 /**
  * Boots a submitted emulator system image on the Android SDK emulator as a temporary,
- * read-only AVD on leased ports, wired to the run's proxy, DNS sinkhole and pcap.
+ * read-only AVD on leased ports: inside the run's cage (DNS at its gateway, console and adb
+ * relayed out, announced to the adb server from here), or uncaged through the run's proxy and
+ * DNS sinkhole.
  */
 export class SdkEmulatorLauncher implements Launcher {
   readonly name = 'sdk-emulator' as const;
@@ -84,6 +89,7 @@ export class SdkEmulatorLauncher implements Launcher {
       throw new CanarytrapError('emulator-unavailable', checked.reason, { permanent: true });
     }
     const { androidHome, image } = checked;
+    const wiring = wiringOf(request);
     const adb = this.#options.adb;
     // The emulator registers with the adb server at start; there must be one on our port.
     await adb.startServer();
@@ -94,6 +100,7 @@ export class SdkEmulatorLauncher implements Launcher {
     let child: ResultPromise | undefined;
     let log: ProcessLog | undefined;
     let device: AdbDevice | undefined;
+    let crossing: CageCrossing | undefined;
     const teardown = () =>
       runEach(logger, [
         // The console's `kill` lets the emulator shut down cleanly; signals only if it hangs.
@@ -105,6 +112,9 @@ export class SdkEmulatorLauncher implements Launcher {
             await exitWithin(child, this.#options.stopGraceMs ?? 10_000);
           },
         ],
+        // After the console kill, which goes through the relay; before a forced stop, so an
+        // emulator on its way out is not announced again.
+        ['close the cage crossing', async () => crossing?.close()],
         [
           'stop emulator process',
           async () => {
@@ -127,14 +137,32 @@ export class SdkEmulatorLauncher implements Launcher {
         imageDir: request.imageDir,
         consolePort: lease.consolePort,
         adbPort: lease.adbPort,
-        network: request.network,
+        network: wiring,
+        writableSystem: caInstallRemountsSystem(image.apiLevel),
         pcapPath: request.network.pcapPath ?? join(request.runDir, 'emulator.pcap'),
         acceleration,
         ...(request.phoneNumber ? { phoneNumber: request.phoneNumber } : {}),
       });
-      logger.info({ args, abi: image.abi, apiLevel: image.apiLevel }, 'starting emulator');
+      logger.info(
+        { args, abi: image.abi, apiLevel: image.apiLevel, network: wiring.mode },
+        'starting emulator',
+      );
+      const binary = emulatorBinaryPath(androidHome);
+      // In a cage the emulator's user-mode network opens its host sockets inside the namespace,
+      // so every guest packet is the cage's; its console and adb ports are relayed out.
+      if (wiring.mode === 'caged') {
+        crossing = await openCageCrossing({
+          cage: wiring.cage,
+          consolePort: lease.consolePort,
+          adbPort: lease.adbPort,
+          adbServerPort: adb.serverPort,
+          logger,
+        });
+      }
+      const command =
+        wiring.mode === 'caged' ? wiring.cage.wrap(binary, args) : { file: binary, args };
       // stdin stays an open pipe and `cleanup` kills the emulator when this process exits.
-      const running = execa(emulatorBinaryPath(androidHome), args, {
+      const running = execa(command.file, command.args, {
         env: emulatorEnv({
           androidHome,
           avdHome: avd.avdHome,
@@ -148,6 +176,8 @@ export class SdkEmulatorLauncher implements Launcher {
         cwd: avd.avdDir,
       });
       child = running;
+      // The emulator's own announcement cannot leave the cage; ours is repeated until listed.
+      crossing?.announce();
       const processLog = writeProcessLog(running, join(request.runDir, 'emulator.log'));
       log = processLog;
       device = new AdbDevice({

@@ -1,10 +1,10 @@
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PartitionReader } from '../partition/reader.ts';
-import { openZipChecked, readEntryBytes, type ZipLimits } from '../zip-safe.ts';
+import { exists } from '../../host/fs.ts';
+import type { PartitionReader } from '../../android/partition/types.ts';
+import { openZipChecked, readEntryBytes, type ZipLimits } from '../../android/zip-safe.ts';
 import { destinationsIn } from './dex-strings.ts';
 import { listApks, type ApkLocation } from './list-apps.ts';
-import { readManifest } from './manifest.ts';
+import { readManifest } from '../../android/manifest.ts';
 import { permissionProtection } from './permissions.ts';
 import { signingCertSha256 } from './signing.ts';
 import type { InventoryApp } from './types.ts';
@@ -48,7 +48,7 @@ export async function inventoryApps(
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 3 }, worker));
-  const frameworkCert = (await exists(frameworkRes))
+  const frameworkCert = (await exists(frameworkRes, 'file'))
     ? (await signingCertSha256(frameworkRes, options.timeoutMs)).sha256
     : undefined;
   markPlatformSigned(results, frameworkCert);
@@ -150,12 +150,4 @@ function markPlatformSigned(apps: InventoryApp[], framework: string | undefined)
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -1,4 +1,4 @@
-import type { PartitionReader } from '../partition/reader.ts';
+import type { PartitionReader } from '../../android/partition/types.ts';
 
 /** An APK inside the system partition: where it is in the filesystem and where the device sees it. */
 export interface ApkLocation {

@@ -1,4 +1,4 @@
-import { runTool } from '../tools.ts';
+import { runTool } from '../../android/tools.ts';
 
 /**
  * The SHA-256 of the first signer's certificate, as `apksigner verify --print-certs` reports it

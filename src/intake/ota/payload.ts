@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, isCanarytrapError } from '../../errors.ts';
-import { runToolBytes } from '../tools.ts';
+import { runToolBytes } from '../../android/tools.ts';
 import { BlockImage, findOverlap, type BlockSpan } from './block-image.ts';
 import { ProtoError, protoMessages, protoUint, readProtoFields } from './protobuf.ts';
 

@@ -1,10 +1,10 @@
 import { lstat, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../../errors.ts';
-import { assertRoom } from '../disk-room.ts';
+import { assertRoom } from '../../host/disk-room.ts';
 import { checkSparseImage, SPARSE_MAGIC, unsparse } from '../sparse.ts';
-import type { StageOptions } from '../stage-source.ts';
-import { extractEntry, type OpenedZip, type ZipEntryInfo } from '../zip-safe.ts';
+import type { StageOptions } from '../stage-options.ts';
+import { extractEntry, type OpenedZip, type ZipEntryInfo } from '../../android/zip-safe.ts';
 import { extractPayload } from './payload.ts';
 import { extractSuperPartitions } from './super-image.ts';
 import { applyTransferList, parseTransferList, unbrotli } from './transfer-list.ts';

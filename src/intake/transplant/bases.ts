@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { readSystemImage } from '../../device/sdk-emulator/image.ts';
-import { labBuildFileSchema } from '../lab-build/build-lab-image.ts';
-import type { BaseCandidate, BaseCatalogue } from './types.ts';
+import { readSystemImage } from '../../android/sdk-image.ts';
+import { labBuildFileSchema } from '../../image-build/lab/build-lab-image.ts';
+import type { BaseCandidate, BaseCatalogue } from '../../image-build/transplant/types.ts';
 
 /** Where base images are looked for. */
 export interface BaseSearch {

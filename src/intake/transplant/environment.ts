@@ -7,10 +7,10 @@ import {
   isExecutable,
   realHost,
   type EmulatorHost as DeviceHost,
-} from '../../device/sdk-emulator/host.ts';
+} from '../../android/sdk-host.ts';
 import type { EmulatorHost } from '../run-plan.ts';
 import { findBaseImages } from './bases.ts';
-import type { BaseCatalogue } from './types.ts';
+import type { BaseCatalogue } from '../../image-build/transplant/types.ts';
 
 /** The bundled lab images; `base-*.json` among them are lab bases. */
 export const BUNDLED_LAB_IMAGES_DIR = fileURLToPath(

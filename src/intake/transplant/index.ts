@@ -3,23 +3,12 @@ export { planTransplant, type TransplantVendor, type BaseApps } from './plan.ts'
 export { findBaseImages, type BaseSearch } from './bases.ts';
 export {
   carryOutTransplant,
-  TRANSPLANT_BUILDER_VERSION,
   type CarryOutOptions,
   type CarriedOutTransplant,
 } from './carry-out.ts';
-export { allowListXml, allowListPath } from './allow-list.ts';
 export {
   transplantSettings,
   detectEmulator,
   BUNDLED_LAB_IMAGES_DIR,
   type TransplantSettings,
 } from './environment.ts';
-export type {
-  BaseCandidate,
-  BaseCatalogue,
-  TransplantPlan,
-  TransplantMove,
-  TransplantSkip,
-  TransplantOutcome,
-  TransplantBase,
-} from './types.ts';

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { InventoryApp } from '../inventory/types.ts';
 import type { EmulatorHost, RunPlan } from '../run-plan.ts';
-import { allowListPath } from './allow-list.ts';
+import { allowListPath } from '../../image-build/transplant/allow-list.ts';
 import type {
   BaseCandidate,
   BaseCatalogue,
@@ -9,7 +9,7 @@ import type {
   TransplantMove,
   TransplantPlan,
   TransplantSkip,
-} from './types.ts';
+} from '../../image-build/transplant/types.ts';
 
 /** The vendor image as the plan sees it: build facts and its inventory. */
 export interface TransplantVendor {

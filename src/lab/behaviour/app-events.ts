@@ -1,4 +1,4 @@
-import type { InstrumentationEvent } from '../../instrument/events.ts';
+import type { InstrumentationEvent } from '../../android/instrumentation-events.ts';
 import type { BehaviourHost } from './host.ts';
 
 /** An event as an app states it: the time, pid, package and source are filled in by {@link AppEvents}. */

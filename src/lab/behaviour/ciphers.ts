@@ -1,5 +1,5 @@
 import { createCipheriv, type CipherGCM } from 'node:crypto';
-import type { EncodeStep } from '../image-schema.ts';
+import type { EncodeStep } from '../../android/lab-image.ts';
 
 export type CipherStep = Extract<EncodeStep, { op: 'aes' | 'des' | '3des' }>;
 

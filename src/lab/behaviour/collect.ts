@@ -1,4 +1,9 @@
-import { buildFingerprint, type Behaviour, type DataItem, type LabImage } from '../image-schema.ts';
+import {
+  buildFingerprint,
+  type Behaviour,
+  type DataItem,
+  type LabImage,
+} from '../../android/lab-image.ts';
 import type { AppEvents } from './app-events.ts';
 import type { BehaviourHost } from './host.ts';
 
@@ -143,4 +148,13 @@ function scalarText(value: PayloadValue): string {
   if (value === null) return '';
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
+}
+
+/** The payload's bytes before the encode steps, as the behaviour's `serialize` asks. */
+export function serializePayload(payload: Payload, how: 'json' | 'values'): Buffer {
+  if (how === 'json') return Buffer.from(JSON.stringify(payload), 'utf8');
+  const lines = Object.values(payload).map((value) =>
+    typeof value === 'string' ? value : JSON.stringify(value),
+  );
+  return Buffer.from(lines.join('\n'), 'utf8');
 }

@@ -1,6 +1,6 @@
 import { deflateSync, gzipSync } from 'node:zlib';
 import { CanarytrapError } from '../../errors.ts';
-import type { EncodeStep } from '../image-schema.ts';
+import type { EncodeStep } from '../../android/lab-image.ts';
 import { b64, type AppEvents } from './app-events.ts';
 import { encrypt, planCipher } from './ciphers.ts';
 

@@ -1,4 +1,4 @@
-import type { Behaviour, SettingCondition } from '../image-schema.ts';
+import type { Behaviour, SettingCondition } from '../../android/lab-image.ts';
 import type { AppEvents } from './app-events.ts';
 import type { BehaviourHost } from './host.ts';
 

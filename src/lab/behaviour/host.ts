@@ -1,4 +1,4 @@
-import type { InstrumentationEvent } from '../../instrument/events.ts';
+import type { InstrumentationEvent } from '../../android/instrumentation-events.ts';
 
 /**
  * What the lab phone's OS model offers to the behaviour engine: the device's data, its clock,
@@ -85,11 +85,15 @@ export interface BehaviourHost {
   ): void;
   /** Records an instrumentation event (the facts a Frida hook would have reported). */
   emit(event: InstrumentationEvent): void;
-  /** The device's network: DNS server, HTTP proxy and trusted CA certificates (PEM). */
+  /**
+   * The device's network: its DNS server, and an HTTP proxy only when the phone runs uncaged.
+   * Without a proxy, apps open their sockets directly, as apps in an emulator guest do.
+   */
   network(): {
     dnsServer: { host: string; port: number };
-    httpProxy: { host: string; port: number };
+    httpProxy?: { host: string; port: number };
   };
+  /** The device's trusted CA certificates (PEM). */
   trustedCaCertificates(): Promise<string[]>;
   /** A process id for the package, stable while the device runs. */
   pidOf(pkg: string): number;

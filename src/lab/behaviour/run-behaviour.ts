@@ -1,15 +1,19 @@
 import { CanarytrapError, describeError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { Behaviour, LabApp, LabImage } from '../image-schema.ts';
+import type { Behaviour, LabApp, LabImage } from '../../android/lab-image.ts';
 import { AppEvents } from './app-events.ts';
-import { collectPayload } from './collect.ts';
+import { collectPayload, serializePayload } from './collect.ts';
 import { applyEncoding, encodesToText } from './encode.ts';
 import type { BehaviourHost } from './host.ts';
 import type { SendContext } from './net/context.ts';
 import { sendDns } from './net/dns-send.ts';
-import { dalvikUserAgent } from './net/http-request.ts';
+import { sendDoh } from './net/doh-send.ts';
+import { dalvikUserAgent, defaultPort } from './net/http-request.ts';
 import { sendHttp } from './net/http-send.ts';
+import { sendIcmp } from './net/icmp-send.ts';
+import { attemptQuic } from './net/quic-attempt.ts';
 import { sendTcp } from './net/tcp-send.ts';
+import { sendUdp } from './net/udp-send.ts';
 
 /** How one run of a behaviour ended. Sends never throw: a failure is an outcome, and is logged. */
 export type BehaviourOutcome =
@@ -77,7 +81,7 @@ async function perform(
   const payload = collectPayload(behaviour, image, host, events);
   const encoded = applyEncoding(
     behaviour.encode,
-    Buffer.from(JSON.stringify(payload), 'utf8'),
+    serializePayload(payload, behaviour.serialize),
     events,
   );
   const props = host.properties();
@@ -90,12 +94,23 @@ async function perform(
   const send = behaviour.send;
   switch (send.channel) {
     case 'http':
-    case 'https':
-      return `HTTP ${await sendHttp(context, send, payload, encoded)} from ${send.host}`;
+    case 'https': {
+      const quic =
+        send.channel === 'https' && send.quic === true
+          ? `${await attemptQuic(context, send.host, defaultPort(send))}, then `
+          : '';
+      return `${quic}HTTP ${await sendHttp(context, send, payload, encoded)} from ${send.host}`;
+    }
     case 'tcp':
       return `${encoded.length} bytes to ${send.host}:${send.port}, ${await sendTcp(context, send, encoded)} back`;
+    case 'udp':
+      return sendUdp(context, send, encoded);
+    case 'icmp':
+      return sendIcmp(context, send, encoded);
     case 'dns':
-      return `${await sendDns(context, send.zone, encoded)} DNS queries under ${send.zone}`;
+      return sendDns(context, send, encoded);
+    case 'doh':
+      return sendDoh(context, send, encoded);
     case 'sms':
       // The hidden SMS leaves through SmsManager; the lab phone has no radio, so the hook's
       // event is the whole of it.

@@ -1,6 +1,6 @@
 import { CanarytrapError, InputError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { Behaviour, LabApp, LabImage } from '../image-schema.ts';
+import type { Behaviour, LabApp, LabImage } from '../../android/lab-image.ts';
 import { AppEvents } from './app-events.ts';
 import { emitHeldBack, heldBack } from './gate.ts';
 import type { BehaviourHost, ScheduledWork } from './host.ts';

@@ -1,7 +1,7 @@
 import { InputError } from '../../errors.ts';
-import type { Behaviour, LabImage, SettingCondition } from '../image-schema.ts';
+import type { Behaviour, LabImage, SettingCondition } from '../../android/lab-image.ts';
 import { planCipher } from './ciphers.ts';
-import { encodesToDnsLabels, encodesToText } from './encode.ts';
+import { sendProblems } from './validate-send.ts';
 
 export interface BehaviourProblem {
   package: string;
@@ -10,9 +10,6 @@ export interface BehaviourProblem {
 }
 
 const SETTING_KEY = /^[A-Za-z0-9_.-]+$/;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const HOST_NAME =
-  /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/;
 
 /**
  * Checks that every behaviour of the image can run, before any is scheduled: a schema-valid
@@ -63,59 +60,7 @@ function behaviourProblems(behaviour: Behaviour): string[] {
     const plan = planCipher(step);
     if (typeof plan === 'string') problems.push(`encode step ${index + 1} (${step.op}): ${plan}`);
   });
-  const send = behaviour.send;
-  switch (send.channel) {
-    case 'http':
-    case 'https':
-      if (!HOST_NAME.test(send.host)) problems.push(`send.host "${send.host}" is not a host name`);
-      if (/[\s#]/.test(send.path))
-        problems.push(`send.path "${send.path}" has a space or a fragment`);
-      if (send.port !== undefined && send.port > 65535)
-        problems.push(`send.port ${send.port} is not a TCP port`);
-      if (
-        (send.carry.as === 'form' || send.carry.as === 'json') &&
-        !encodesToText(behaviour.encode)
-      ) {
-        problems.push(
-          `carry "${send.carry.as}" needs a text payload: end the encode steps with base64 or hex`,
-        );
-      }
-      if (send.carry.as === 'form') {
-        if (send.carry.field === '') problems.push('carry "form" needs a field name');
-        for (const name of Object.keys(send.carry.fields ?? {})) {
-          if (name === '') problems.push('carry.fields has an empty field name');
-          if (name === send.carry.field)
-            problems.push(`carry.fields repeats the payload field "${name}"`);
-        }
-      }
-      if (send.carry.as === 'query' && behaviour.encode.length > 0) {
-        problems.push(
-          'carry "query" sends the collected fields unencoded: remove the encode steps or carry the payload otherwise',
-        );
-      }
-      for (const [name, value] of Object.entries(send.headers ?? {})) {
-        if (!HEADER_NAME.test(name)) problems.push(`header name "${name}" is not an HTTP token`);
-        if (/[\r\n]/.test(value)) problems.push(`header "${name}" has a line break in its value`);
-        if (name.toLowerCase() === 'content-length')
-          problems.push('Content-Length is computed from the body: remove it from send.headers');
-      }
-      break;
-    case 'tcp':
-      if (!HOST_NAME.test(send.host)) problems.push(`send.host "${send.host}" is not a host name`);
-      if (send.port > 65535) problems.push(`send.port ${send.port} is not a TCP port`);
-      break;
-    case 'dns':
-      if (!HOST_NAME.test(send.zone)) problems.push(`send.zone "${send.zone}" is not a DNS name`);
-      if (!encodesToDnsLabels(behaviour.encode)) {
-        problems.push(
-          'the dns channel needs DNS-safe text: end the encode steps with hex or URL-safe base64',
-        );
-      }
-      break;
-    case 'sms':
-      if (send.destination.trim() === '') problems.push('send.destination is empty');
-      break;
-  }
+  problems.push(...sendProblems(behaviour));
   return problems;
 }
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { manifestInfo, parseXmlTree, type XmlElement } from '../../intake/inventory/manifest.ts';
-import { runTool } from '../../intake/tools.ts';
+import { manifestInfo, parseXmlTree, type XmlElement } from '../../android/manifest.ts';
+import { runTool } from '../../android/tools.ts';
 import type { PackageCatalog, PackageInfo } from './packages.ts';
 
 /** What the package manager needs from an APK's manifest. */

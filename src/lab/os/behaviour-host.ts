@@ -1,4 +1,4 @@
-import type { InstrumentationEvent } from '../../instrument/events.ts';
+import type { InstrumentationEvent } from '../../android/instrumentation-events.ts';
 import type {
   BehaviourHost,
   CallRecord,
@@ -8,7 +8,7 @@ import type {
   SettingsTable,
   SmsRecord,
 } from '../behaviour/host.ts';
-import type { LabOs } from './lab-os.ts';
+import type { DeviceNetwork, LabOs } from './lab-os.ts';
 
 const CACERTS_DIR = '/system/etc/security/cacerts';
 
@@ -76,10 +76,7 @@ export class LabBehaviourHost implements BehaviourHost {
     this.os.events.emit(event);
   }
 
-  network(): {
-    dnsServer: { host: string; port: number };
-    httpProxy: { host: string; port: number };
-  } {
+  network(): DeviceNetwork {
     return this.os.network;
   }
 

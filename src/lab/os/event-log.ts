@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { InstrumentationEvent } from '../../instrument/events.ts';
+import type { InstrumentationEvent } from '../../android/instrumentation-events.ts';
 
 /** Where the collect stage pulls the lab phone's instrumentation events from. */
 export const EVENTS_FILE = '/data/local/tmp/canarytrap/events.jsonl';

@@ -2,7 +2,11 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CanarytrapError } from '../../errors.ts';
-import { LAB_IMAGE_PATH_IN_SYSTEM, labImageSchema, type LabImage } from '../image-schema.ts';
+import {
+  LAB_IMAGE_PATH_IN_SYSTEM,
+  labImageSchema,
+  type LabImage,
+} from '../../android/lab-image.ts';
 import { parseBuildProp } from './properties.ts';
 
 /**

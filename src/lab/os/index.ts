@@ -1,4 +1,4 @@
-export { LabOs, type LabOsOptions, type HostPort } from './lab-os.ts';
+export { LabOs, type LabOsOptions, type HostPort, type DeviceNetwork } from './lab-os.ts';
 export { LabBehaviourHost } from './behaviour-host.ts';
 export { LabConsoleHandler } from './console-handler.ts';
 export { LabShellInterpreter } from './shell/interpreter.ts';

@@ -6,6 +6,7 @@ import { createCommands } from './commands/index.ts';
 import { LabConsoleHandler } from './console-handler.ts';
 import { LabOs, type LabOsOptions } from './lab-os.ts';
 import { LabShellInterpreter } from './shell/interpreter.ts';
+import { InstrumentationRunner } from './uia2/instrumentation.ts';
 
 /** The OS model with every face it shows: to adb, to the console, to the behaviour engine. */
 export interface LabDevice {
@@ -17,7 +18,7 @@ export interface LabDevice {
   identity: LabIdentity;
 }
 
-export interface LabDeviceOptions extends Omit<LabOsOptions, 'layout'> {
+export interface LabDeviceOptions extends Omit<LabOsOptions, 'layout' | 'instrumentations'> {
   /** The phone's own temp dir; the device file system lives under it. */
   rootDir: string;
   /** Host dir holding the extracted system partition. */
@@ -31,6 +32,7 @@ export function createLabDevice(options: LabDeviceOptions): LabDevice {
   const { rootDir, systemDir, onKill, ...rest } = options;
   const os = new LabOs({
     ...rest,
+    instrumentations: (labOs) => new InstrumentationRunner(labOs, rest.logger),
     layout: {
       dataLocalTmp: join(rootDir, 'data-local-tmp'),
       sdcard: join(rootDir, 'sdcard'),

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import type { Logger } from '../../log.ts';
-import { buildFingerprint, type LabImage } from '../image-schema.ts';
+import { buildFingerprint, type LabImage } from '../../android/lab-image.ts';
 import { DeviceClock, realHostTime, type HostTime } from './clock.ts';
 import { EVENTS_FILE, EventLog } from './event-log.ts';
 import { DevicePortTable } from './device-ports.ts';
@@ -15,7 +15,7 @@ import { JobScheduler } from './scheduling/job-scheduler.ts';
 import { WorkRunner } from './scheduling/work-runner.ts';
 import { SettingsStore } from './settings.ts';
 import { Telephony } from './telephony.ts';
-import { InstrumentationRunner } from './uia2/instrumentation.ts';
+import type { Instrumentations } from './instrumentations.ts';
 import { allNodes, layoutScreen, type UiNode } from './ui/layout.ts';
 import { ScreenRenderer } from './ui/render.ts';
 import { ScreenModel } from './ui/screens.ts';
@@ -23,6 +23,15 @@ import { ScreenModel } from './ui/screens.ts';
 export interface HostPort {
   host: string;
   port: number;
+}
+
+/**
+ * What the device's network offers its apps: a DNS server always; an HTTP proxy only when the
+ * phone runs uncaged (without one, apps open their sockets directly, as in an emulator guest).
+ */
+export interface DeviceNetwork {
+  dnsServer: HostPort;
+  httpProxy?: HostPort;
 }
 
 export interface LabOsOptions {
@@ -35,7 +44,9 @@ export interface LabOsOptions {
   /** `--phone-number`; default the emulator's 1555521<console port>. */
   phoneNumber?: string;
   avdName: string;
-  network: { dnsServer: HostPort; httpProxy: HostPort };
+  network: DeviceNetwork;
+  /** Runs `am instrument` on this OS; the lab device gives it the UiAutomator2 runner. */
+  instrumentations: (os: LabOs) => Instrumentations;
   logger: Logger;
   /** Injected in tests; default the host clocks. */
   hostTime?: HostTime;
@@ -71,11 +82,11 @@ export class LabOs {
   readonly ui: ScreenModel;
   readonly #renderer = new ScreenRenderer();
   /** `am instrument`: the UiAutomator2 server. */
-  readonly instrumentations: InstrumentationRunner;
+  readonly instrumentations: Instrumentations;
   /** Host dir for APKs being installed (the phone's temp dir). */
   readonly stagingDir: string;
   readonly avdName: string;
-  readonly network: { dnsServer: HostPort; httpProxy: HostPort };
+  readonly network: DeviceNetwork;
   /** After `mount -o rw,remount /system`. */
   systemWritable = false;
   readonly #pids = new Map<string, number>();
@@ -125,7 +136,7 @@ export class LabOs {
       this.pidOf(screen.package);
       this.logger.debug({ screen: screen.id, activity: screen.activity }, 'screen shown');
     });
-    this.instrumentations = new InstrumentationRunner(this, options.logger);
+    this.instrumentations = options.instrumentations(this);
     this.stagingDir = join(dirname(options.layout.dataLocalTmp), 'package-installs');
     this.events = new EventLog(
       join(options.layout.dataLocalTmp, EVENTS_FILE.slice('/data/local/tmp/'.length)),
@@ -173,13 +184,14 @@ export class LabOs {
       'gsm.sim.operator.numeric': '310260',
       'gsm.operator.alpha': 'Android',
       'net.dns1': options.network.dnsServer.host,
-      'net.gprs.http-proxy': `${options.network.httpProxy.host}:${options.network.httpProxy.port}`,
       'init.svc.adbd': 'running',
       'init.svc.bootanim': 'running',
       'sys.boot_completed': '',
       'dev.bootcomplete': '',
       'service.bootanim.exit': '0',
     });
+    const proxy = options.network.httpProxy;
+    if (proxy !== undefined) this.props.set('net.gprs.http-proxy', `${proxy.host}:${proxy.port}`);
   }
 
   get booted(): boolean {

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { LabImage } from '../image-schema.ts';
+import type { LabImage } from '../../android/lab-image.ts';
 
 /** An installed package as the package manager reports it. */
 export interface PackageInfo {

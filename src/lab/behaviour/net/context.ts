@@ -1,10 +1,11 @@
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../../log.ts';
 import { CanarytrapError } from '../../../errors.ts';
 import type { AppEvents } from '../app-events.ts';
 import type { BehaviourHost } from '../host.ts';
 import { resolveThroughSinkhole } from './resolve.ts';
+import { openDirect } from './direct.ts';
 import { openTunnel } from './tunnel.ts';
 
 /** What one send needs: the device, the app's event stream, a log, and the send's deadline. */
@@ -19,22 +20,59 @@ export interface SendContext {
 }
 
 /**
- * Resolves `name` through the device's DNS server and opens a tunnel to the answer through the
- * device's HTTP proxy, stating the lookup and the connection as a hook would (`dns.query`,
- * `net.connect`). The socket is destroyed if the send's deadline passes.
+ * The address an app connects to: an address literal as it is (Java's InetAddress does not look
+ * up a literal), a name through the device's DNS server, stated as a hook on the lookup would
+ * state it (`dns.query`).
  */
-export async function connectThroughProxy(
+export async function resolveDestination(
   context: SendContext,
-  name: string,
+  destination: string,
+): Promise<string> {
+  if (isIP(destination) !== 0) return destination;
+  context.events.emit({ type: 'dns.query', name: destination });
+  return resolveThroughSinkhole(destination, context.host.network().dnsServer, context.signal);
+}
+
+/**
+ * Opens a TCP connection to `destination` (a name or an address literal) as the app would:
+ * straight to the resolved address, or, when the device has an HTTP proxy (an uncaged lab
+ * phone), through a tunnel of that proxy, as the emulator's `-http-proxy` does. States the
+ * connection as a hook would (`net.connect`); the socket is destroyed if the send's deadline
+ * passes.
+ */
+export async function connectTo(
+  context: SendContext,
+  destination: string,
   port: number,
 ): Promise<{ socket: Socket; ip: string }> {
-  const network = context.host.network();
-  context.events.emit({ type: 'dns.query', name });
-  const ip = await resolveThroughSinkhole(name, network.dnsServer, context.signal);
-  const socket = await openTunnel(network.httpProxy, ip, port, context.signal);
+  const ip = await resolveDestination(context, destination);
+  const proxy = context.host.network().httpProxy;
+  const socket =
+    proxy === undefined
+      ? await openDirect(ip, port, context.signal)
+      : await openTunnel(proxy, ip, port, context.signal);
   destroyOnAbort(socket, context.signal, context.logger);
-  context.events.emit({ type: 'net.connect', host: name, ip, port });
+  context.events.emit({
+    type: 'net.connect',
+    ...(ip === destination ? {} : { host: destination }),
+    ip,
+    port,
+  });
   return { socket, ip };
+}
+
+/**
+ * Refuses a send that only the cage can carry (UDP, ICMP, a resolver of the app's own): an
+ * uncaged lab phone reaches the run only through its HTTP proxy, and such a packet would leave
+ * the host for the real network.
+ */
+export function assertCaged(context: SendContext, what: string): void {
+  if (context.host.network().httpProxy === undefined) return;
+  throw new CanarytrapError(
+    'lab-send-needs-cage',
+    `${what} is not sent: the lab phone runs uncaged, where only its HTTP proxy reaches the run`,
+    { hint: 'run the lab phone in a cage (a network namespace) to see this channel' },
+  );
 }
 
 /**

@@ -1,6 +1,17 @@
 import { CanarytrapError } from '../../../errors.ts';
-import type { SendContext } from './context.ts';
+import type { SendSpec } from '../../../android/lab-image.ts';
+import { b64 } from '../app-events.ts';
+import { assertCaged, type SendContext } from './context.ts';
+import { describeOutcome, exchangeDatagram } from './datagram.ts';
+import { dnsAnswerCount, dnsQuery, randomQueryId } from './dns-message.ts';
 import { queryA } from './resolve.ts';
+
+type DnsSend = Extract<SendSpec, { channel: 'dns' }>;
+
+/** Resolvers listen on port 53; a hard-coded one is named by its address alone. */
+const DNS_PORT = 53;
+/** How long the app waits for its own resolver's answer to one query. */
+const RESOLVER_WAIT_MS = 2000;
 
 /** DNS limits: 63 characters a label, 253 a name (without the final dot). */
 const MAX_LABEL = 63;
@@ -37,22 +48,26 @@ export function dnsQueryNames(text: string, zone: string): string[] {
 }
 
 /**
- * Sends the payload as A queries to the device's DNS server (`dns.query` for each). The answers
- * do not matter to a tunnel that only exfiltrates; the send fails only if no query was answered.
+ * Sends the payload as A queries: to the device's DNS server through the system resolver
+ * (`dns.query` for each, as a hook on the lookup states it), or, with `resolver`, to that
+ * address itself (see sendToResolver). The answers do not matter to a tunnel that only
+ * exfiltrates; the send fails only if no query was answered.
  */
 export async function sendDns(
   context: SendContext,
-  zone: string,
+  send: DnsSend,
   encoded: Buffer,
-): Promise<number> {
-  const names = dnsQueryNames(encoded.toString('latin1'), zone);
-  const server = context.host.network().dnsServer;
+): Promise<string> {
+  const names = dnsQueryNames(encoded.toString('latin1'), send.zone);
+  const ask =
+    send.resolver === undefined
+      ? askDeviceResolver(context)
+      : askOwnResolver(context, send.resolver);
   let answered = 0;
   let lastError: unknown;
   for (const name of names) {
-    context.events.emit({ type: 'dns.query', name });
     try {
-      await queryA(name, server, context.signal);
+      await ask(name);
       answered += 1;
     } catch (error) {
       lastError = error;
@@ -62,9 +77,44 @@ export async function sendDns(
   if (answered === 0) {
     throw new CanarytrapError(
       'lab-dns-failed',
-      `none of the ${names.length} DNS queries under ${zone} was answered`,
+      `none of the ${names.length} DNS queries under ${send.zone} was answered`,
       { cause: lastError },
     );
   }
-  return names.length;
+  const to = send.resolver === undefined ? '' : ` to ${send.resolver}:${DNS_PORT}`;
+  return `${names.length} DNS queries under ${send.zone}${to}`;
+}
+
+function askDeviceResolver(context: SendContext): (name: string) => Promise<void> {
+  const server = context.host.network().dnsServer;
+  return async (name) => {
+    context.events.emit({ type: 'dns.query', name });
+    await queryA(name, server, context.signal);
+  };
+}
+
+/**
+ * A resolver of the app's own (a hard-coded public resolver, the classic way around the
+ * device's DNS settings): the app writes each query itself and sends it over UDP, so a hook
+ * sees a datagram to port 53 (`net.send`), not a lookup. Needs the cage: uncaged, the datagram
+ * would leave the host.
+ */
+function askOwnResolver(context: SendContext, resolver: string): (name: string) => Promise<void> {
+  assertCaged(context, `a DNS query to the app's own resolver ${resolver}`);
+  return async (name) => {
+    const id = randomQueryId();
+    const query = dnsQuery(name, id);
+    context.events.emit({ type: 'net.send', ip: resolver, port: DNS_PORT, data: b64(query) });
+    const result = await exchangeDatagram(resolver, DNS_PORT, query, {
+      waitMs: RESOLVER_WAIT_MS,
+      signal: context.signal,
+      accept: (reply) => dnsAnswerCount(reply, id) !== undefined,
+    });
+    if (result.outcome !== 'answered') {
+      throw new CanarytrapError(
+        'lab-dns-failed',
+        `${resolver}:${DNS_PORT} gave no answer for ${name}: ${describeOutcome(result)}`,
+      );
+    }
+  };
 }

@@ -1,4 +1,4 @@
-import type { SendSpec } from '../../image-schema.ts';
+import type { SendSpec } from '../../../android/lab-image.ts';
 import { payloadQuery, type Payload } from '../collect.ts';
 
 export type HttpSend = Extract<SendSpec, { channel: 'http' | 'https' }>;

@@ -1,15 +1,16 @@
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { CanarytrapError } from '../../../errors.ts';
 import { b64 } from '../app-events.ts';
 import type { Payload } from '../collect.ts';
-import { connectThroughProxy, destroyOnAbort, writeAll, type SendContext } from './context.ts';
+import { connectTo, destroyOnAbort, writeAll, type SendContext } from './context.ts';
 import { buildHttpRequest, defaultPort, type HttpSend } from './http-request.ts';
+import { serverIdentityCheck, type CertificatePin } from './pin.ts';
 import { readHttpResponse } from './response.ts';
 
 /**
- * Sends one HTTP(S) request as the app would through the emulator's DNS server and proxy. For
+ * Sends one HTTP(S) request as the app would, through the device's DNS server (see connectTo). For
  * https the app trusts only the device's CA store, so a run whose CA was not installed fails
  * here exactly as it would on a phone. Resolves with the response status.
  */
@@ -21,10 +22,10 @@ export async function sendHttp(
 ): Promise<number> {
   const port = defaultPort(send);
   const request = buildHttpRequest(send, payload, encoded, context.userAgent);
-  const { socket, ip } = await connectThroughProxy(context, send.host, port);
+  const { socket, ip } = await connectTo(context, send.host, port);
   let stream: Duplex = socket;
   try {
-    if (send.channel === 'https') stream = await startTls(context, socket, send.host);
+    if (send.channel === 'https') stream = await startTls(context, socket, send.host, send.pin);
     context.events.emit({
       type: 'http.request',
       method: request.method,
@@ -55,10 +56,24 @@ export async function sendHttp(
   }
 }
 
-async function startTls(context: SendContext, socket: Socket, servername: string): Promise<Duplex> {
+async function startTls(
+  context: SendContext,
+  socket: Socket,
+  servername: string,
+  pin: CertificatePin | undefined,
+): Promise<Duplex> {
   const ca = await context.host.trustedCaCertificates();
   // An explicit (even empty) `ca` replaces node's bundled roots: the device's store is all it trusts.
-  const tls = tlsConnect({ socket, servername, ca, rejectUnauthorized: true });
+  // An address literal is no server name (RFC 6066): no SNI then, and the certificate must name
+  // the address itself, as Conscrypt checks it.
+  const name = isIP(servername) === 0 ? { servername } : { host: servername };
+  const tls = tlsConnect({
+    socket,
+    ...name,
+    ca,
+    rejectUnauthorized: true,
+    checkServerIdentity: serverIdentityCheck(pin),
+  });
   destroyOnAbort(tls, context.signal, context.logger);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -72,7 +87,11 @@ async function startTls(context: SendContext, socket: Socket, servername: string
       `TLS to ${servername} failed: ${(error as Error).message}`,
       {
         cause: error,
-        hint: "install the run's CA as a trusted system CA on the device",
+        // No CA on the device wins a pinned app over: its traffic stays opaque by design.
+        hint:
+          pin === undefined
+            ? "install the run's CA as a trusted system CA on the device"
+            : 'the app pins its server key; its flows are reported as opaque',
       },
     );
   }

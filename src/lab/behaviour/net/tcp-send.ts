@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
-import type { SendSpec } from '../../image-schema.ts';
+import type { SendSpec } from '../../../android/lab-image.ts';
 import { b64 } from '../app-events.ts';
-import { connectThroughProxy, writeAll, type SendContext } from './context.ts';
+import { connectTo, writeAll, type SendContext } from './context.ts';
 
 type TcpSend = Extract<SendSpec, { channel: 'tcp' }>;
 
@@ -9,7 +9,7 @@ type TcpSend = Extract<SendSpec, { channel: 'tcp' }>;
 const LINGER_MS = 2000;
 
 /**
- * Writes the payload on a raw TCP connection through the proxy tunnel (`net.send`), closes its
+ * Writes the payload on a raw TCP connection (`net.send`) to a name or an address literal, closes its
  * side, and waits briefly for the server to close: a raw-socket app does not know when the
  * other side is done. Resolves with the number of bytes the server sent back.
  */
@@ -18,7 +18,7 @@ export async function sendTcp(
   send: TcpSend,
   encoded: Buffer,
 ): Promise<number> {
-  const { socket, ip } = await connectThroughProxy(context, send.host, send.port);
+  const { socket, ip } = await connectTo(context, send.host, send.port);
   try {
     let received = 0;
     socket.on('data', (chunk: Buffer) => {

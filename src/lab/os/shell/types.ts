@@ -1,10 +1,7 @@
 import type { LabOs } from '../lab-os.ts';
+import type { CommandResult } from './result.ts';
 
-export interface CommandResult {
-  stdout?: string | Buffer;
-  stderr?: string;
-  exitCode: number;
-}
+export type { CommandResult };
 
 export interface CommandInvocation {
   /** argv without the command name. */

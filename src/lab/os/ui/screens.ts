@@ -1,5 +1,5 @@
 import { CanarytrapError } from '../../../errors.ts';
-import type { LabImage, UiAction, UiElement, UiScreen } from '../../image-schema.ts';
+import type { LabImage, UiAction, UiElement, UiScreen } from '../../../android/lab-image.ts';
 import type { SettingsStore } from '../settings.ts';
 
 /** The launcher every lab image has (see the framework packages). */

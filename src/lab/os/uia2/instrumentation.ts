@@ -1,21 +1,13 @@
 import type { Logger } from '../../../log.ts';
 import type { LabOs } from '../lab-os.ts';
-import type { CommandResult } from '../shell/types.ts';
+import type { InstrumentRequest, Instrumentations } from '../instrumentations.ts';
+import type { CommandResult } from '../shell/result.ts';
 import { startUia2Server, type Uia2Server } from './server.ts';
 
 export const UIA2_SERVER_PACKAGE = 'io.appium.uiautomator2.server';
 export const UIA2_TEST_PACKAGE = `${UIA2_SERVER_PACKAGE}.test`;
 /** Where the UiAutomator2 server listens on the device unless the instrumentation names a port. */
 export const UIA2_DEVICE_PORT = 6790;
-
-export interface InstrumentRequest {
-  /** `<test package>/<runner class>`. */
-  component: string;
-  /** `-e key value` pairs. */
-  extras: Map<string, string>;
-  /** `-w`: wait for the instrumentation to finish. */
-  wait: boolean;
-}
 
 type Ending = 'finished' | 'killed';
 
@@ -45,7 +37,7 @@ const CRASHED = '\nINSTRUMENTATION_RESULT: shortMsg=Process crashed.\nINSTRUMENT
  * HTTP server listens on an ephemeral host port registered as device port 6790, and it runs until
  * its session is deleted, `am force-stop` kills it, the `-w` caller goes away, or the phone stops.
  */
-export class InstrumentationRunner {
+export class InstrumentationRunner implements Instrumentations {
   readonly #os: LabOs;
   readonly #logger: Logger;
   readonly #running = new Set<Running>();
