@@ -169,7 +169,7 @@ export async function processAnalysis(
     return {
       runId: job.data.runId,
       runDir: context.runDir ?? '',
-      verdict: context.leaks.length > 0 ? 'leaks-found' : 'no-leaks',
+      verdict: context.verdict ?? (context.leaks.length > 0 ? 'leaks-found' : 'no-leaks'),
       leakCount: context.leaks.length,
       summary: context.stages.at(-1)?.note ?? '',
     };

@@ -52,6 +52,8 @@ export interface RunContext {
   /** What the run could not observe, one sentence each. */
   limitations: string[];
   stages: StageRecord[];
+  /** Set by report: the run's verdict status (leaks-found, no-leaks, inconclusive, incomplete). */
+  verdict?: string;
   /** Set by exercise when it drove the UI: steps and consent decisions for the report. */
   ui?: UiReport;
 }

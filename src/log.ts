@@ -3,7 +3,10 @@ import pinoPretty from 'pino-pretty';
 
 export type { Logger };
 
-/** `pretty`: one coloured line per entry, for a person. `json`: JSON lines, for a program. */
+/**
+ * `pretty`: for a person, a line per entry with its fields indented below, coloured on a terminal.
+ * `json`: JSON lines, for a program.
+ */
 export type LogFormat = 'pretty' | 'json';
 
 /** Pretty where a person reads stderr (a terminal), JSON lines where a program does. */
@@ -19,15 +22,22 @@ export function defaultLogFormat(stderr: { isTTY?: boolean } = process.stderr): 
 export function createLogger(level = 'warn', format: LogFormat = defaultLogFormat()): Logger {
   const options = { level, base: undefined };
   if (format === 'json') return pino(options, destination(2));
+  const stacks = level === 'debug' || level === 'trace';
   // Synchronous, like destination(2): a line logged just before exit is not lost.
   const stream = pinoPretty({
     destination: 2,
     sync: true,
     colorize: process.stderr.isTTY === true,
     translateTime: 'SYS:HH:MM:ss',
-    singleLine: true,
+    // An error reads as its message; its stack only where someone asked for debug output.
+    ...(stacks ? {} : { errorLikeObjectKeys: [], customPrettifiers: { err: errorMessage } }),
   });
   return pino(options, stream);
+}
+
+function errorMessage(value: unknown): string {
+  const message = (value as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : JSON.stringify(value);
 }
 
 /** A logger that drops everything: for library use and tests that do not look at logs. */

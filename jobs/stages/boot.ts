@@ -72,4 +72,3 @@ async function decideContainment(
     ? { mode: 'caged', stateDir: cageStateDir(context.config) }
     : choice;
 }
-

@@ -4,7 +4,7 @@ import { listOpaqueFlows } from '../../src/correlate/index.ts';
 import { CanarytrapError } from '../../src/errors.ts';
 import { buildReport } from '../../src/report/build.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
-import type { Report } from '../../src/report/model.ts';
+import type { ContainmentRecord, Report } from '../../src/report/model.ts';
 import { RUN_FILES, writeJsonAtomic } from '../../src/run/run-dir.ts';
 import type { RunContext } from '../context.ts';
 
@@ -14,6 +14,7 @@ export async function reportStage(context: RunContext): Promise<string> {
   if (!context.runDir) throw new CanarytrapError('stage-order', 'report needs intake first');
   await writeJsonAtomic(join(context.runDir, RUN_FILES.reportJson), report);
   await writeFile(join(context.runDir, RUN_FILES.reportHtml), renderReportHtml(report));
+  context.verdict = report.verdict.status;
   return report.verdict.summary;
 }
 
@@ -56,5 +57,17 @@ export function assembleReport(context: RunContext): Report {
     limitations: context.limitations,
     inventory: image.inventory,
     ...(context.ui ? { ui: context.ui } : {}),
+    ...(containmentRecord(context) ?? {}),
   });
+}
+
+function containmentRecord(context: RunContext): { containment: ContainmentRecord } | undefined {
+  const containment = context.network?.containment;
+  if (!containment) return undefined;
+  return {
+    containment:
+      containment.mode === 'caged'
+        ? { status: 'verified', checks: containment.probe.checks }
+        : { status: 'uncontained', reason: containment.reason },
+  };
 }

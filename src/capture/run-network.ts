@@ -16,8 +16,7 @@ export const EDGE_PCAP_FILE = 'edge.pcap';
  * `uncontained` in the host's network behind the capture's proxy, with the reason why.
  */
 export type Containment =
-  | { mode: 'caged'; probe: ContainmentResult }
-  | { mode: 'uncontained'; reason: string };
+  { mode: 'caged'; probe: ContainmentResult } | { mode: 'uncontained'; reason: string };
 
 /** What the launcher needs to put a device on the run's network. */
 export interface DeviceNetwork {

@@ -23,6 +23,9 @@ export function progressLine(progress: AnalysisProgress): string {
 /** The leak summary that ends `watch`, `submit --wait` and the demo: one line per canary kind. */
 export function leakSummary(report: Report): string {
   const lines = [`Verdict: ${report.verdict.status} — ${report.verdict.summary}`];
+  if (report.containment?.status === 'verified') lines.push('Containment: verified');
+  else if (report.containment?.status === 'uncontained')
+    lines.push(`Containment: NONE — the device ran uncaged (${report.containment.reason})`);
   const byKind = new Map<string, Leak[]>();
   for (const leak of report.leaks) {
     const list = byKind.get(leak.canary.kind) ?? [];

@@ -52,6 +52,7 @@ export function buildReport(input: ReportInput): Report {
     stages: input.stages.map((stage) => ({ ...stage })),
     limitations: [...input.limitations],
   };
+  if (input.containment !== undefined) report.containment = structuredClone(input.containment);
   if (input.inventory !== undefined) report.inventory = input.inventory;
   if (input.ui !== undefined) report.ui = structuredClone(input.ui);
   return report;

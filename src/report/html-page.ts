@@ -21,6 +21,8 @@ code, .mono, td.mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Conso
 .verdict-incomplete, .verdict-inconclusive { background: var(--warn-bg); border-color: var(--warn); }
 .verdict-incomplete .label, .verdict-inconclusive .label { color: var(--warn); }
 .notice { background: var(--warn-bg); border-left: 4px solid var(--warn); padding: 8px 12px; margin: 8px 0; }
+.uncontained h2, .alarm { color: var(--bad); }
+.alarm { background: var(--bad-bg); border-left: 4px solid var(--bad); padding: 8px 12px; margin: 8px 0; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid var(--line); }
 th { background: var(--bg-alt); font-weight: 600; white-space: nowrap; }

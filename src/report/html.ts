@@ -71,6 +71,25 @@ ${fact('Finished', formatTime(run.finishedAt))}${fact('Captured', captured)}</dl
 `;
 }
 
+/** Verified containment in one line; a run without a cage in red, since its traffic may have left. */
+function containmentSection(report: Report): SafeHtml {
+  const containment = report.containment;
+  if (!containment) return markup``;
+  if (containment.status === 'uncontained') {
+    return markup`<section id="containment" class="uncontained">
+<h2>Containment: NONE</h2>
+<p class="alarm">The device ran without a network cage (${containment.reason}): what it sent may have left this host, and traffic other than DNS and TCP through the proxy was neither stopped nor captured.</p>
+</section>
+`;
+  }
+  return markup`<section id="containment">
+<h2>Containment: verified</h2>
+<ul>
+${containment.checks.map((check) => markup`<li>${check.ok ? '✓' : '✗'} ${check.detail}</li>\n`)}</ul>
+</section>
+`;
+}
+
 function limitationsSection(report: Report): SafeHtml {
   if (report.limitations.length === 0) return markup``;
   return markup`<section id="limitations">
@@ -169,7 +188,7 @@ export function renderReportBody(report: Report, options: ReportHtmlOptions = {}
     ...(options.leakPageHref ? { href: options.leakPageHref } : {}),
   };
   return markup`<main>
-${verdictHeader(report)}${limitationsSection(report)}${renderOpaqueFlows(report.opaque, tableLimit)}\
+${verdictHeader(report)}${containmentSection(report)}${limitationsSection(report)}${renderOpaqueFlows(report.opaque, tableLimit)}\
 ${kindSummary(report)}\
 ${renderChannels(report.summary.channels, tableLimit)}${renderLeakRows(report.leaks, paging)}\
 ${destinationsSection(report, tableLimit)}${canariesSection(report, tableLimit)}${renderUiTimeline(report.ui)}\

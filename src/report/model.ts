@@ -72,7 +72,25 @@ export interface ReportInput {
   ui?: UiReport;
   /** The flows capture could not read, as the correlator listed them. Default none. */
   opaque?: OpaqueFlowSummary[];
+  /** How the device's network was contained; absent when no device ran. */
+  containment?: ContainmentRecord;
 }
+
+/**
+ * How the run's device was kept from the internet (docs/cage.md): `verified` when it ran in a
+ * cage whose containment probe landed on the capture, `uncontained` when it ran without one.
+ */
+export type ContainmentRecord =
+  | {
+      status: 'verified';
+      /** The probe's checks, one sentence each: what landed where. */
+      checks: Array<{ what: string; ok: boolean; detail: string }>;
+    }
+  | {
+      status: 'uncontained';
+      /** Why the device ran without a cage, e.g. the host cannot make one, or --uncontained. */
+      reason: string;
+    };
 
 export type VerdictStatus = 'leaks-found' | 'no-leaks' | 'inconclusive' | 'incomplete';
 
@@ -199,6 +217,8 @@ export interface Report {
    * field; parseReport reads them as listing none.
    */
   opaque: OpaqueFlow[];
+  /** How the device's network was contained; absent when no device ran (or in older reports). */
+  containment?: ContainmentRecord;
   canaries: ReportCanary[];
   stages: StageRecord[];
   limitations: string[];

@@ -44,6 +44,20 @@ test(
       bigdata.transforms.some((t) => t.startsWith('aes')),
       `transforms ${bigdata.transforms.join(' > ')}`,
     );
+    // The device ran in its cage, and the probe proved the cage held before the image booted.
+    assert.equal(report.containment?.status, 'verified', JSON.stringify(report.containment));
+    if (report.containment?.status === 'verified') {
+      assert.deepEqual(
+        report.containment.checks.map((c) => [c.what, c.ok]),
+        [
+          ['tcp', true],
+          ['udp', true],
+          ['icmp', true],
+        ],
+      );
+    }
+    // The sinkhole answered the upload host with a fake IP, never a loopback address.
+    assert.match(bigdata.destination.ip ?? '', /^198\.18\./, JSON.stringify(bigdata.destination));
     // Leaks were published live, as they were found, and every stage reported.
     assert.ok(progress.some((p) => p.type === 'leak'));
     const done = progress
