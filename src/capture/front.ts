@@ -259,7 +259,10 @@ export class CaptureFront {
       });
     });
     backend.on('error', (error) => {
-      this.options.logger.warn({ err: error }, 'connection to the intercepting server failed');
+      // Once spliced, an error is one side hanging up while the other still wrote (EPIPE after
+      // mockttp answered and closed): the exchange is recorded, nothing failed.
+      const level = backend.connecting ? 'warn' : 'debug';
+      this.options.logger[level]({ err: error }, 'connection to the intercepting server failed');
       client.destroy();
     });
   }

@@ -72,7 +72,7 @@ test(
       const result = await phone;
       assert.equal(result.exitCode, 0, result.stderr);
     }
-    // The phone ran inside the command's process: once it exited, its ports must be free again.
+    // The command stops its phone before it exits: once it exited, its ports must be free again.
     assert.equal(await canBind(consolePort), true, 'console port still held');
     assert.equal(await canBind(consolePort + 1), true, 'adb port still held');
   },

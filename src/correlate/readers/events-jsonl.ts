@@ -1,7 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InputError } from '../../errors.ts';
-import { instrumentationEventSchema, type InstrumentationEvent } from '../../android/instrumentation-events.ts';
+import {
+  instrumentationEventSchema,
+  type InstrumentationEvent,
+} from '../../android/instrumentation-events.ts';
 
 export interface EventsReadResult {
   events: InstrumentationEvent[];

@@ -135,7 +135,14 @@ export function decodeFrame(linkType: number, frame: Buffer): DecodeResult {
     const echoRequest = protocol === 1 ? 8 : 128;
     if (payload[0] === echoRequest)
       return {
-        segment: { protocol: 'icmp', src, dst, srcPort: 0, dstPort: 0, payload: payload.subarray(8) },
+        segment: {
+          protocol: 'icmp',
+          src,
+          dst,
+          srcPort: 0,
+          dstPort: 0,
+          payload: payload.subarray(8),
+        },
       };
   }
   return { skip: `IP protocol ${protocol}` };
