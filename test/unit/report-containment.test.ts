@@ -59,6 +59,7 @@ void test('a report without a device run has no containment section, and the sch
   assert.equal(report.containment, undefined);
   assert.doesNotMatch(renderReportHtml(report), /id="containment"/);
   const validate = validator();
-  const bad = { ...JSON.parse(JSON.stringify(report)), containment: { status: 'verified' } };
+  const written = JSON.parse(JSON.stringify(report)) as Record<string, unknown>;
+  const bad = { ...written, containment: { status: 'verified' } };
   assert.equal(validate(bad), false);
 });
