@@ -41,6 +41,7 @@ export async function collectStage(context: RunContext): Promise<string> {
     const edge = await readEdgeOnlyFlows(edgePcap, {
       deviceIp: cage.addressing.deviceIp,
       hostForIp: (ip) => capture.hostForIp(ip),
+      since: context.network?.deviceTrafficSince,
     });
     context.limitations.push(...edge.warnings.map((w) => `edge pcap: ${w}`));
     context.flows.push(...edge.flows);

@@ -103,7 +103,8 @@ export function clientErrorFlow(
 
 /**
  * A connection that carried neither TLS nor HTTP, kept whole by the front; or one that ended
- * before it was handed on, with what it had sent.
+ * before it was handed on, or whose TLS the front terminated and the client broke off, with what
+ * it had sent.
  */
 export function rawFlow(
   connection: FrontConnection,
@@ -131,6 +132,7 @@ export function rawFlow(
         ? { decrypted: false }
         : { sni: connection.sni, decrypted: false };
   }
+  if (connection.failure !== undefined) flow.error = connection.failure;
   return withUnknownDestination(flow, connection);
 }
 

@@ -28,7 +28,9 @@ export interface HttpResponseSummary {
   body: string;
 }
 
-export type FlowProtocol = 'http' | 'https' | 'tcp' | 'tls' | 'udp' | 'icmp' | 'dns' | 'sms';
+/** `quic`: a datagram to UDP port 443, which the cage's edge refuses as QUIC (apps fall back to TCP). */
+export type FlowProtocol =
+  'http' | 'https' | 'tcp' | 'tls' | 'udp' | 'quic' | 'icmp' | 'dns' | 'sms';
 
 export interface Flow {
   id: string;

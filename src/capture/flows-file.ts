@@ -11,7 +11,7 @@ const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
 export const flowSchema = z.object({
   id: z.string().min(1),
   t: z.number(),
-  protocol: z.enum(['http', 'https', 'tcp', 'tls', 'udp', 'icmp', 'dns', 'sms']),
+  protocol: z.enum(['http', 'https', 'tcp', 'tls', 'udp', 'quic', 'icmp', 'dns', 'sms']),
   destination: endpoint,
   client: z
     .object({ ip: z.string(), port: z.number().int(), package: z.string().optional() })

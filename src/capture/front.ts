@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Server, type Socket } from 'node:net';
+import { connect as connectTls, TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../log.ts';
-import { plainIp, type HostPort } from './addresses.ts';
+import { isIpLiteral, plainIp, type HostPort } from './addresses.ts';
 import {
   awaitConnectReply,
   formatAuthority,
@@ -41,6 +42,8 @@ export interface FrontConnection {
   sni?: string;
   /** The first bytes the client sent after any CONNECT: a ClientHello, a request head. */
   firstBytes: Buffer;
+  /** Why nothing of it could be read, where the front itself saw why: `tls-handshake:<cause>`. */
+  failure?: string;
 }
 
 export interface CaptureFrontOptions {
@@ -49,7 +52,16 @@ export interface CaptureFrontOptions {
   /** Port of the intercepting HTTP server (mockttp) on 127.0.0.1 that TLS and HTTP go to. */
   backendPort: number;
   logger: Logger;
-  /** A connection that carried neither TLS nor HTTP ended; `bytes` is all the client sent. */
+  /**
+   * Certificates for IP addresses from the run's CA. With them, TLS without SNI to an address
+   * literal is terminated here (see terminateTls); without, it goes to the intercepting server,
+   * whose certificate names no address.
+   */
+  addressCertificates?: { contextFor(ip: string): Promise<SecureContext> };
+  /**
+   * A connection that carried neither TLS nor HTTP ended, or one whose TLS the front terminated
+   * failed (`connection.failure`); `bytes` is all the client sent.
+   */
   onRawConnection(connection: FrontConnection, bytes: Buffer): void;
 }
 
@@ -168,7 +180,8 @@ export class CaptureFront {
         if (client.destroyed || this.stopping !== undefined)
           this.options.onRawConnection(connection, firstBytes);
         else if (kind === 'raw') this.keepRaw(client, connection);
-        else this.handToBackend(client, connection);
+        else if (this.terminatesTls(connection)) this.terminateTls(client, connection);
+        else this.handToBackend(client, connection, connection.firstBytes);
       });
     };
     // A connection closed (or cut at stop) before its opening was clear is still a contact
@@ -224,7 +237,80 @@ export class CaptureFront {
     client.resume();
   }
 
-  private handToBackend(client: Socket, connection: FrontConnection): void {
+  private terminatesTls(connection: FrontConnection): boolean {
+    return (
+      this.options.addressCertificates !== undefined &&
+      connection.kind === 'tls' &&
+      connection.sni === undefined &&
+      connection.target !== undefined &&
+      isIpLiteral(connection.target.host)
+    );
+  }
+
+  /**
+   * TLS without SNI to an address literal: the client checks that address against the server's
+   * certificate, and the intercepting server issues certificates for names only. The front
+   * answers the handshake with a certificate for the address from the run's CA and hands what
+   * the client then sends to the intercepting server inside TLS of its own, so the request is
+   * recorded like any HTTPS request. A client that sends nothing over the session refused the
+   * certificate (TLS 1.3 clients check it after the server finished): that is a failed handshake.
+   */
+  private terminateTls(client: Socket, connection: FrontConnection): void {
+    const ip = plainIp(connection.target?.host.replace(/^\[|\]$/g, ''));
+    const failed = (cause: string): void =>
+      this.options.onRawConnection(
+        { ...connection, failure: `tls-handshake:${cause}` },
+        connection.firstBytes,
+      );
+    const context = this.options.addressCertificates?.contextFor(ip);
+    if (context === undefined) return;
+    const started: Promise<void> = context
+      .then(
+        (secureContext) => {
+          if (client.destroyed || this.stopping !== undefined) {
+            failed('closed');
+            return;
+          }
+          client.unshift(connection.firstBytes);
+          const session = new TLSSocket(client, {
+            isServer: true,
+            secureContext,
+            ALPNProtocols: ['http/1.1'],
+          });
+          this.track(session);
+          let cause = 'closed';
+          let carried = false;
+          session.on('error', (error: Error) => (cause = handshakeFailureCause(error)));
+          session.once('close', () => {
+            if (!carried) failed(cause);
+          });
+          session.once('data', (first: Buffer) => {
+            carried = true;
+            session.pause();
+            this.handToBackend(session, connection, first, { overTls: true });
+          });
+        },
+        (error: unknown) => {
+          this.options.logger.warn({ err: error, ip }, 'no certificate for an address');
+          client.destroy();
+          failed('no-certificate');
+        },
+      )
+      .finally(() => this.pending.delete(started));
+    this.pending.add(started);
+  }
+
+  /**
+   * Carries the connection to the intercepting server: `opening` first, then the rest. With
+   * `overTls` the client's TLS was terminated here and the plaintext goes inside a TLS session
+   * of the front's own (the interception server's certificate is not checked: it is ours).
+   */
+  private handToBackend(
+    client: Socket,
+    connection: FrontConnection,
+    opening: Buffer,
+    { overTls = false }: { overTls?: boolean } = {},
+  ): void {
     const backend = connect(this.options.backendPort, BACKEND_HOST);
     this.track(backend);
     this.connecting.set(backend, connection);
@@ -239,8 +325,25 @@ export class CaptureFront {
       }
       this.byBackendPort.set(port, connection);
       backend.once('close', () => this.forgetLater(port, connection));
+      const carry = (): void => {
+        if (!overTls) {
+          splice(client, backend, opening);
+          return;
+        }
+        const inner = connectTls({
+          socket: backend,
+          rejectUnauthorized: false,
+          ALPNProtocols: ['http/1.1'],
+        });
+        this.track(inner);
+        inner.once('secureConnect', () => splice(client, inner, opening));
+        inner.once('close', () => {
+          client.destroy();
+          backend.destroy();
+        });
+      };
       if (connection.target === undefined) {
-        splice(client, backend, connection.firstBytes);
+        carry();
         return;
       }
       // A CONNECT to where the client was going lets the intercepting server see the
@@ -254,8 +357,9 @@ export class CaptureFront {
           backend.destroy();
           return;
         }
-        if (rest.length > 0) client.write(rest);
-        splice(client, backend, connection.firstBytes);
+        // Over TLS the intercepting server says nothing before the front's ClientHello.
+        if (rest.length > 0 && !overTls) client.write(rest);
+        carry();
       });
     });
     backend.on('error', (error) => {
@@ -294,6 +398,14 @@ function describe(
   const sni = kind === 'tls' ? readClientHelloSni(firstBytes) : undefined;
   if (sni !== undefined) connection.sni = sni;
   return connection;
+}
+
+/** mockttp's words for why a client broke a handshake off, so both sources read alike. */
+function handshakeFailureCause(error: Error & { code?: string }): string {
+  if (/alert (certificate|bad certificate|unknown ca)/.test(error.message)) return 'cert-rejected';
+  if (/no shared cipher/.test(error.message)) return 'no-shared-cipher';
+  if (error.code === 'ECONNRESET') return 'reset';
+  return 'unknown';
 }
 
 function splice(client: Socket, backend: Socket, firstBytes: Buffer): void {

@@ -1,6 +1,7 @@
 import { getLocal, type CompletedRequest, type CompletedResponse, type Mockttp } from 'mockttp';
 import { CanarytrapError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { AddressCertificates } from './address-certificates.ts';
 import { plainIp } from './addresses.ts';
 import { guardBackend } from './backend-guard.ts';
 import type { FakeIpNames } from './fake-ip-names.ts';
@@ -31,7 +32,9 @@ export interface InterceptionProxyOptions {
 /**
  * The run's TCP interception: a front that owns every client connection (see CaptureFront) and
  * a mockttp server, with the run's CA, that decrypts and answers every request itself from the
- * responders. No rule forwards upstream, and mockttp's unknown-protocol passthrough stays off.
+ * responders (TLS without SNI to an address literal is terminated by the front instead, with a
+ * certificate for that address from the same CA: mockttp's name only DNS names). No rule
+ * forwards upstream, and mockttp's unknown-protocol passthrough stays off.
  * Only what came through the front is evidence: mockttp is reachable on 127.0.0.1 from the front
  * alone, and anything it reports about another client is dropped and logged.
  */
@@ -71,6 +74,7 @@ export class InterceptionProxy {
         mode: options.mode,
         backendPort: server.port,
         logger: options.logger,
+        addressCertificates: new AddressCertificates(options.ca),
         onRawConnection: (connection, bytes) => sink.proxy?.emitRaw(connection, bytes),
       });
       const admitted = front;

@@ -33,6 +33,11 @@ export interface RunNetwork extends AsyncDisposable {
   readonly containment: Containment;
   /** The edge pcap of a caged run (in the run directory), once it is complete; else undefined. */
   stopEdgeRecording(): Promise<string | undefined>;
+  /**
+   * ms since the epoch from which traffic is the device's: the containment probe had finished
+   * (its packets are in the edge pcap too, and are not evidence).
+   */
+  readonly deviceTrafficSince: number;
   /** Stops the capture, the recorder and removes the cage. Safe to call twice; never rejects. */
   stop(): Promise<void>;
 }
@@ -72,6 +77,7 @@ export async function startRunNetwork(options: RunNetworkOptions): Promise<RunNe
       device: { dnsServer: capture.dns, httpProxy: capture.proxy },
       containment: { mode: 'uncontained', reason: options.containment.reason },
       stopEdgeRecording: () => Promise.resolve(undefined),
+      deviceTrafficSince: Date.now(),
       stop,
       [Symbol.asyncDispose]: stop,
     };
@@ -113,12 +119,14 @@ export async function startRunNetwork(options: RunNetworkOptions): Promise<RunNe
         { hint: 'run `canarytrap doctor`; the image was not booted' },
       );
     }
+    const deviceTrafficSince = Date.now();
     let edgeDone: Promise<string> | undefined;
     return {
       capture,
       device: { dnsServer: { host: cage.addressing.gateway, port: 53 }, cage },
       containment: { mode: 'caged', probe },
       stopEdgeRecording: () => (edgeDone ??= recorder.stop().then(() => edgePcap)),
+      deviceTrafficSince,
       stop,
       [Symbol.asyncDispose]: stop,
     };

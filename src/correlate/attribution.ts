@@ -4,7 +4,8 @@ import type { InstrumentationEvent } from '../android/instrumentation-events.ts'
 /**
  * Which app sent a flow: the package of the hook event that describes the same request
  * (`http.request` with the same URL), the same TLS session (`tls.write` to the host) or the same
- * connection (`net.connect` to the host or address). Device and capture clocks can differ (the
+ * connection (`net.connect` to the host or address; for an ICMP echo, `exec` of ping to the
+ * address). Device and capture clocks can differ (the
  * lab phone's clock is moved forward to fire alarms), so time only breaks ties.
  */
 export interface Attribution {
@@ -38,6 +39,13 @@ function urlKey(url: string, host: string | undefined): string {
   } catch {
     return url;
   }
+}
+
+/** The destination of a `ping` command line (its last word), else undefined. */
+function pingTarget(command: string): string | undefined {
+  const words = command.trim().split(/\s+/);
+  const program = words[0]?.split('/').pop();
+  return program === 'ping' && words.length > 1 ? words.at(-1) : undefined;
 }
 
 function hostOfUrl(url: string): string | undefined {
@@ -86,6 +94,9 @@ export function attributeFlows(
         if (event.host !== undefined && event.host.toLowerCase() === host) score = 1;
         else if (event.ip === flow.destination.ip && event.port === flow.destination.port)
           score = 1;
+      } else if (event.type === 'exec' && flow.protocol === 'icmp') {
+        // Apps without raw sockets send echoes by running ping; its last word is the address.
+        if (pingTarget(event.command) === flow.destination.ip) score = 1;
       }
       if (score === 0) return;
       const dt = Math.abs(event.t - flow.t);

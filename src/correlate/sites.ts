@@ -62,6 +62,22 @@ function httpRoots(
         ...(transferEncoding !== undefined ? { transferEncoding } : {}),
       },
     });
+    // DNS over HTTPS (RFC 8484): the body is a query in wire format, whose name's labels are
+    // split by length bytes; its payload is read as a DNS flow's is (the name's own text adds
+    // nothing to the body's, so that root is left out).
+    const name =
+      contentType !== undefined && /application\/dns-message/i.test(contentType)
+        ? dnsQueryName(request.body)
+        : undefined;
+    if (name !== undefined) {
+      roots.push(
+        ...dnsPayloadRoots(name, { site: makeSite('body'), hints: {} }, [
+          ...prefix,
+          'http-body',
+          'qname',
+        ]).slice(1),
+      );
+    }
   }
   return roots;
 }

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Job } from 'bullmq';
 import { execa, type ResultPromise } from 'execa';
+import { DEFAULT_CAGE_LOCK_DIR, sweepCages } from '../../src/capture/cage/index.ts';
+import { lockPath, relaySocketDir } from '../../src/capture/cage/lease.ts';
+import { recordPath } from '../../src/capture/cage/records.ts';
 import { resolveImageArgument } from '../../src/cli/image-argument.ts';
+import { cageStateDir } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
 import { processAlive } from '../../src/host/processes.ts';
 import {
   enqueueAnalysis,
@@ -15,11 +21,16 @@ import {
 import type { AnalysisJobData, AnalysisResult } from '../../src/queue/job-data.ts';
 import { newRunId } from '../../src/run/run-dir.ts';
 import {
+  cagePartsAt,
+  cagePartsRemaining,
+  cageProcesses,
   entriesStartingWith,
   eventually,
   exists,
   findLabPhoneProcesses,
+  ownerPidIn,
   pairReleased,
+  stillRunning,
   type LabPhoneProcess,
 } from '../support/leftovers.ts';
 import { startPipelineEnv } from '../support/pipeline-env.ts';
@@ -63,13 +74,58 @@ async function pollJob(
   }
 }
 
+/** Resolves once `stream` has printed a line matching `pattern`. */
+function lineOn(stream: Readable | null, pattern: RegExp, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!stream) {
+      reject(new Error('no stream to watch'));
+      return;
+    }
+    let seen = '';
+    const timer = setTimeout(() => {
+      stream.off('data', onData);
+      reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms: ${seen}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (!pattern.test(seen)) return;
+      clearTimeout(timer);
+      stream.off('data', onData);
+      resolve();
+    };
+    stream.on('data', onData);
+  });
+}
+
+/** The cage indices whose record under the data root names `pid` as owner. */
+async function cagesOwnedBy(stateDir: string, pid: number): Promise<number[]> {
+  const owned: number[] = [];
+  for (const name of await readdir(stateDir).catch(() => [])) {
+    const index = /^(\d+)\.json$/.exec(name)?.[1];
+    if (index !== undefined && (await ownerPidIn(join(stateDir, name))) === pid) {
+      owned.push(Number(index));
+    }
+  }
+  return owned;
+}
+
+/** The files in `dir` with their inodes, which tell them apart from later files of the same name. */
+async function filesIn(dir: string): Promise<Map<string, number>> {
+  const files = new Map<string, number>();
+  for (const name of await readdir(dir).catch(() => [])) {
+    const info = await stat(join(dir, name)).catch(() => undefined);
+    if (info) files.set(name, info.ino);
+  }
+  return files;
+}
+
 /** The lab phones a worker of this test started: their work dirs are under its private TMPDIR. */
 async function ourPhones(privateTmp: string): Promise<LabPhoneProcess[]> {
   return (await findLabPhoneProcesses()).filter((p) => p.workDir?.startsWith(`${privateTmp}/`));
 }
 
 test(
-  'a worker killed with SIGKILL mid-run leaves no orphan device; the retried job completes on another worker',
+  'a worker killed with SIGKILL mid-run leaves no orphan device and no cage once the next worker has started; the retried job completes on another worker',
   { timeout: 120_000 },
   async (t) => {
     const world = await startPipelineEnv();
@@ -84,10 +140,13 @@ test(
     };
     const workers: ResultPromise[] = [];
     const queue = openAnalysisQueue(world.redis.url, world.config.queuePrefix);
+    const stateDir = cageStateDir(world.config);
     t.after(async () => {
       for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
       await Promise.allSettled(workers);
       for (const phone of await ourPhones(privateTmp)) process.kill(phone.pid, 'SIGKILL');
+      // Whatever cage a failed run of this test left, as a worker start would.
+      await sweepCages({ stateDir, logger: silentLogger() }).catch(() => undefined);
       await queue.close();
       await world.close();
       await rm(privateTmp, { recursive: true, force: true });
@@ -117,7 +176,39 @@ test(
     const [orphan, ...others] = await ourPhones(privateTmp);
     assert.ok(orphan, 'the first worker runs no lab phone during plant');
     assert.deepEqual(others, [], 'one run, one lab phone');
-    t.diagnostic(`${since()}: run at plant, lab phone ${orphan.pid}; SIGKILL to the worker`);
+
+    // The killed worker's cage, told apart from the cages of tests running alongside by the
+    // owner in its record, and from a later cage at the same index by its parts' identities.
+    const owned = await cagesOwnedBy(stateDir, first.pid ?? -1);
+    assert.equal(owned.length, 1, `the first worker owns cages ${owned.join(', ')}`);
+    const index = owned[0] ?? -1;
+    assert.equal(await ownerPidIn(lockPath(DEFAULT_CAGE_LOCK_DIR, index)), first.pid);
+    const cage = await cagePartsAt(index);
+    assert.ok(cage.netns && cage.link && cage.table, `cage ${index} incomplete before the kill`);
+    const cageProcs = await cageProcesses(index);
+    const kinds = (predicate: (args: string[]) => boolean) =>
+      cageProcs.filter((p) => predicate(p.args)).length;
+    assert.ok(
+      cageProcs.some((p) => p.pid === orphan.pid),
+      `the lab phone ${orphan.pid} is not in cage ${index}`,
+    );
+    // Two listening relays (console, adb), and a child of either for each open connection.
+    assert.ok(kinds((args) => args[0]?.endsWith('socat') ?? false) >= 2, 'console and adb relays');
+    assert.equal(
+      kinds((args) => args[0]?.endsWith('dumpcap') ?? false),
+      1,
+      'the edge recorder',
+    );
+    const relayDir = relaySocketDir(DEFAULT_CAGE_LOCK_DIR, index);
+    const relaySockets = await filesIn(relayDir);
+    assert.deepEqual(
+      [...relaySockets.keys()].sort(),
+      [`${orphan.consolePort}.sock`, `${orphan.consolePort + 1}.sock`],
+      'the relay sockets',
+    );
+    t.diagnostic(
+      `${since()}: run at plant, lab phone ${orphan.pid} in cage ${index}; SIGKILL to the worker`,
+    );
     first.kill('SIGKILL');
     const killedAt = Date.now();
     const killed = await first;
@@ -137,6 +228,31 @@ test(
     t.diagnostic(`${since()}: the orphaned lab phone has exited and cleaned up`);
     const second = spawnWorker(env);
     workers.push(second);
+    // The sweep runs before the worker says it is up.
+    await lineOn(second.stdout, /^worker up/m, 30_000);
+    assert.deepEqual(await cagePartsRemaining(cage), [], `cage ${index} outlived its worker`);
+    assert.deepEqual(
+      (await stillRunning(cageProcs)).map((p) => `${p.pid} ${p.args.join(' ')}`),
+      [],
+      `processes of cage ${index} outlived its worker`,
+    );
+    const socketsNow = await filesIn(relayDir);
+    assert.deepEqual(
+      [...relaySockets].filter(([name, inode]) => socketsNow.get(name) === inode),
+      [],
+      `relay sockets of cage ${index} remain`,
+    );
+    assert.notEqual(
+      await ownerPidIn(recordPath(stateDir, index)),
+      first.pid,
+      `the record of cage ${index} remains`,
+    );
+    assert.notEqual(
+      await ownerPidIn(lockPath(DEFAULT_CAGE_LOCK_DIR, index)),
+      first.pid,
+      `the lease of cage ${index} remains`,
+    );
+    t.diagnostic(`${since()}: the next worker is up; cage ${index} is gone`);
     const phonesSeen = new Map<number, LabPhoneProcess>();
     const finished = await pollJob(queue, runId, 80_000, async (job) => {
       for (const phone of await ourPhones(privateTmp)) phonesSeen.set(phone.pid, phone);
@@ -154,6 +270,11 @@ test(
     assert.deepEqual(await ourPhones(privateTmp), [], 'a lab phone is still running');
     assert.deepEqual(await readdir(lockDir), [], 'lease lock files remain');
     assert.deepEqual(await entriesStartingWith(privateTmp, LAB_DIR_PREFIXES), []);
+    assert.deepEqual(
+      await cagesOwnedBy(stateDir, second.pid ?? -1),
+      [],
+      'the second worker left a cage record',
+    );
     assert.equal(phonesSeen.size, 1, 'the second worker ran one lab phone');
     for (const phone of [orphan, ...phonesSeen.values()]) {
       assert.equal(processAlive(phone.pid), false, `lab phone ${phone.pid} still runs`);

@@ -6,7 +6,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, type TLSSocket } from 'node:tls';
 import * as dnsPacket from 'dns-packet';
 import {
   readFlows,
@@ -22,6 +22,7 @@ import { FakeEdge } from '../support/capture-fake-edge.ts';
 // fake edge says the clients were going to.
 const RESOLVER = { ip: '192.0.2.53', port: 53 };
 const RAW_DESTINATION = { ip: '203.0.113.7', port: 5555 };
+const DOH_SERVER = { ip: '198.51.100.53', port: 443 };
 
 void test('a caged capture takes redirected traffic as it comes and records where it was going', async (t) => {
   const runDir = await mkdtemp(join(tmpdir(), 'capture-transparent-'));
@@ -128,6 +129,52 @@ void test('a caged capture takes redirected traffic as it comes and records wher
     assert.equal(flow.tls?.sni, undefined);
     assert.deepEqual(flow.destination, { host: 'rebootv5.adsunflower.com', ip: c2Ip, port: 8443 });
   });
+
+  await t.test(
+    'TLS without SNI to an address literal gets a certificate for that address, and is decrypted',
+    async () => {
+      const flowSeen = nextFlow(session, (f) => f.destination.ip === DOH_SERVER.ip);
+      const socket = await connectThroughEdge(session, edge, DOH_SERVER);
+      // As a client that connected to the bare address checks the certificate: against the address.
+      const tls = await startTls(socket, undefined, session.caCertificatePem, DOH_SERVER.ip);
+      const response = await send(
+        httpRequest({
+          createConnection: () => tls,
+          method: 'POST',
+          path: '/dns-query',
+          headers: { Host: DOH_SERVER.ip, 'Content-Type': 'application/dns-message' },
+        }),
+        Buffer.from('query'),
+      );
+      assert.equal(response.status, 200);
+      const flow = await flowSeen;
+      assert.equal(flow.protocol, 'https');
+      assert.deepEqual(flow.tls, { decrypted: true });
+      assert.deepEqual(flow.destination, { host: DOH_SERVER.ip, ...DOH_SERVER });
+      assert.equal(flow.request?.url, `https://${DOH_SERVER.ip}/dns-query`);
+      assert.equal(Buffer.from(flow.request?.body ?? '', 'base64').toString(), 'query');
+    },
+  );
+
+  await t.test(
+    'a client that refuses the address certificate leaves a failed handshake with its ClientHello',
+    async () => {
+      const flowSeen = nextFlow(session, (f) => f.destination.ip === DOH_SERVER.ip);
+      const socket = await connectThroughEdge(session, edge, DOH_SERVER);
+      const refused = await startTls(socket, undefined, undefined, DOH_SERVER.ip).then(
+        () => 'accepted',
+        (error: Error) => error.message,
+      );
+      assert.match(refused, /certificate/);
+      const flow = await flowSeen;
+      assert.equal(flow.protocol, 'tls');
+      // Node checks the certificate after the handshake and closes without an alert, as mockttp
+      // words it for TLS it terminates itself.
+      assert.equal(flow.error, 'tls-handshake:closed');
+      assert.deepEqual(flow.tls, { decrypted: false });
+      assert.equal(Buffer.from(flow.raw ?? '', 'base64')[0], 0x16, 'the ClientHello is kept');
+    },
+  );
 
   await t.test(
     'bytes that are neither TLS nor HTTP make a raw tcp flow to the IP literal',
@@ -290,13 +337,27 @@ function nextFlow(
   });
 }
 
-function startTls(socket: Socket, servername: string | undefined, ca: string): Promise<TLSSocket> {
+/**
+ * TLS over `socket`. Without `servername` node sends no SNI, as a client connecting to a bare
+ * address does; it then checks the certificate against `address`, when given, or not at all.
+ * Without `ca` only the system's roots are trusted.
+ */
+function startTls(
+  socket: Socket,
+  servername: string | undefined,
+  ca: string | undefined,
+  address?: string,
+): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    // No servername: node then sends no SNI, as a client connecting to a bare address does.
     const tls = tlsConnect({
       socket,
-      ca,
-      ...(servername ? { servername } : { checkServerIdentity: () => undefined }),
+      ...(ca === undefined ? {} : { ca }),
+      ...(servername
+        ? { servername }
+        : {
+            checkServerIdentity: (_host, cert) =>
+              address === undefined ? undefined : checkServerIdentity(address, cert),
+          }),
     });
     tls.once('secureConnect', () => resolve(tls));
     tls.once('error', reject);

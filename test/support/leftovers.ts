@@ -1,10 +1,13 @@
-import { access, readdir, readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { startTimeOf } from '../../src/capture/cage/owner.ts';
 
 /**
  * What a device run may leave behind, looked up from outside: lab-phone processes (by their
- * command line in /proc), port pairs (by binding them) and lease lock files.
+ * command line in /proc), port pairs (by binding them), lease lock files, and cages (their
+ * namespace, link and nftables table, and the processes in and around them).
  */
 export interface LabPhoneProcess {
   pid: number;
@@ -110,4 +113,114 @@ export async function findAppiumProcesses(
     found.push({ pid: Number(entry), args });
   }
   return found;
+}
+
+/** A process as seen once: its start time tells it apart from a later process with the same pid. */
+export interface SeenProcess {
+  pid: number;
+  startTime: string;
+  args: string[];
+}
+
+/**
+ * The host-global parts of the cage at `index`, as `ip netns list`, `ip -o link` and
+ * `nft list tables` show them, each with what tells it apart from a later cage at the same index
+ * (the namespace's inode, the link's ifindex, the table's handle).
+ */
+export interface CageParts {
+  index: number;
+  netns?: { name: string; inode: number };
+  link?: { name: string; ifindex: number };
+  table?: { name: string; handle: number };
+}
+
+export async function cagePartsAt(index: number): Promise<CageParts> {
+  const parts: CageParts = { index };
+  const netnsName = `canarytrap-${index}`;
+  const namespaces = (await execa('ip', ['netns', 'list'])).stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[0]);
+  if (namespaces.includes(netnsName)) {
+    const info = await stat(`/run/netns/${netnsName}`).catch(() => undefined);
+    if (info) parts.netns = { name: netnsName, inode: info.ino };
+  }
+  const linkName = `ctc${index}h`;
+  for (const line of (await execa('ip', ['-o', 'link'])).stdout.split('\n')) {
+    // `77: ctc0h@if2: <BROADCAST,…`
+    const match = /^(\d+):\s+([^:@\s]+)/.exec(line);
+    if (match?.[2] === linkName) parts.link = { name: linkName, ifindex: Number(match[1]) };
+  }
+  const tableName = `canarytrap_${index}`;
+  const tables = JSON.parse((await execa('nft', ['-j', 'list', 'tables'])).stdout) as {
+    nftables: Array<{ table?: { family: string; name: string; handle: number } }>;
+  };
+  for (const { table } of tables.nftables) {
+    if (table?.family === 'ip' && table.name === tableName) {
+      parts.table = { name: tableName, handle: table.handle };
+    }
+  }
+  return parts;
+}
+
+/** The parts of `before` still present now: same name and the same inode, ifindex or handle. */
+export async function cagePartsRemaining(before: CageParts): Promise<string[]> {
+  const now = await cagePartsAt(before.index);
+  const remaining: string[] = [];
+  if (before.netns && now.netns?.inode === before.netns.inode) {
+    remaining.push(`namespace ${before.netns.name}`);
+  }
+  if (before.link && now.link?.ifindex === before.link.ifindex) {
+    remaining.push(`link ${before.link.name}`);
+  }
+  if (before.table && now.table?.handle === before.table.handle) {
+    remaining.push(`nftables table ${before.table.name}`);
+  }
+  return remaining;
+}
+
+/**
+ * The processes of the cage at `index`: those inside its namespace (`ip netns pids`: the device,
+ * the relays) and the edge recorder on its host-side link.
+ */
+export async function cageProcesses(index: number): Promise<SeenProcess[]> {
+  const inside = await execa('ip', ['netns', 'pids', `canarytrap-${index}`], { reject: false });
+  const pids = new Set(
+    inside.stdout
+      .split('\n')
+      .map(Number)
+      .filter((pid) => Number.isInteger(pid) && pid > 0),
+  );
+  const found: SeenProcess[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const args = (await readFile(join('/proc', entry, 'cmdline'), 'utf8').catch(() => ''))
+      .split('\0')
+      .filter(Boolean);
+    const recorder = args[0]?.endsWith('dumpcap') && argAfter(args, '-i') === `ctc${index}h`;
+    if (!pids.has(pid) && !recorder) continue;
+    const startTime = await startTimeOf(pid);
+    if (startTime !== undefined) found.push({ pid, startTime, args });
+  }
+  return found;
+}
+
+/** Those of `processes` that still run (same pid, same start time). */
+export async function stillRunning(processes: readonly SeenProcess[]): Promise<SeenProcess[]> {
+  const running: SeenProcess[] = [];
+  for (const p of processes) if ((await startTimeOf(p.pid)) === p.startTime) running.push(p);
+  return running;
+}
+
+/** The owner pid written in a cage's lock or record file (`{ owner: … }` or the identity itself). */
+export async function ownerPidIn(path: string): Promise<number | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as { pid?: unknown; owner?: { pid?: unknown } };
+    const pid = value.owner?.pid ?? value.pid;
+    return typeof pid === 'number' ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -72,8 +72,8 @@ describe('cage edge ruleset', () => {
       'iifname "ctc5h" tcp dport 41000 accept',
       'iifname "ctc5h" udp dport { 41001, 41002 } accept',
       'iifname "ctc5h" counter name "other_dropped" drop',
-      'tcp dport 41000 reject with tcp reset',
-      'udp dport { 41001, 41002 } reject with icmp type port-unreachable',
+      'ip daddr 198.19.0.21 tcp dport 41000 reject with tcp reset',
+      'ip daddr 198.19.0.21 udp dport { 41001, 41002 } reject with icmp type port-unreachable',
     ]);
     assert.deepEqual(chain(lines, 'edge_forward').slice(1), [
       'iifname "ctc5h" counter name "other_dropped" drop',

@@ -7,6 +7,8 @@ const BASE = (198 << 24) | (19 << 16);
 const PREFIX_LENGTH = 30;
 
 export const CAGE_NETNS_PREFIX = 'canarytrap-';
+/** Every cage's host-side interface is `ctc<index>h`. */
+export const CAGE_INTERFACE_PREFIX = 'ctc';
 export const CAGE_INTERFACE_PATTERN = /^ctc(\d+)h$/;
 export const CAGE_NETNS_PATTERN = /^canarytrap-(\d+)$/;
 export const CAGE_TABLE_PATTERN = /^canarytrap_(\d+)$/;
@@ -27,7 +29,7 @@ export function addressingFor(index: number): CageAddressing {
     index,
     netns: `${CAGE_NETNS_PREFIX}${index}`,
     // Linux caps interface names at 15 characters; `ctc16383h` is 9.
-    hostInterface: `ctc${index}h`,
+    hostInterface: `${CAGE_INTERFACE_PREFIX}${index}h`,
     deviceInterface: 'eth0',
     gateway: dotted(block + 1),
     deviceIp: dotted(block + 2),

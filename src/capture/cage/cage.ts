@@ -3,7 +3,13 @@ import { runEachStep } from '../../host/teardown.ts';
 import type { Logger } from '../../log.ts';
 import { addressingFor } from './addressing.ts';
 import { applyEdge, readEdgeCounters } from './edge.ts';
-import { DEFAULT_CAGE_LOCK_DIR, leaseCageIndex, type CageLease } from './lease.ts';
+import {
+  DEFAULT_CAGE_LOCK_DIR,
+  leaseCageIndex,
+  relaySocketDir,
+  removeRelaySockets,
+  type CageLease,
+} from './lease.ts';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './command.ts';
 import { buildCageNetwork } from './network.ts';
 import { lookupOriginalDestination } from './conntrack-table.ts';
@@ -21,6 +27,7 @@ import type {
   EdgePorts,
   EdgeRecorder,
   HostPort,
+  SweptCage,
 } from './types.ts';
 
 const DEFAULT_CONNTRACK_WAIT_MS = 1_000;
@@ -40,13 +47,15 @@ export async function createCage(options: CageOptions): Promise<Cage> {
       },
     );
   }
+  const lockDir = options.lockDir ?? DEFAULT_CAGE_LOCK_DIR;
   const settings = {
     stateDir: options.stateDir,
+    lockDir,
     timeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     conntrackWaitMs: options.conntrackWaitMs ?? DEFAULT_CONNTRACK_WAIT_MS,
   };
   const owner = await currentProcess();
-  const lease = await leaseCageIndex(options.lockDir ?? DEFAULT_CAGE_LOCK_DIR, owner);
+  const lease = await leaseCageIndex(lockDir, owner);
   const addressing = addressingFor(lease.index);
   const logger = options.logger.child({ cage: lease.index });
   const cage = new NamespaceCage(addressing, lease, settings, logger);
@@ -57,7 +66,12 @@ export async function createCage(options: CageOptions): Promise<Cage> {
       createdAt: new Date().toISOString(),
     });
     // What a dead owner left at this index, if no sweep has run since.
-    const leftovers = await removeCageParts(addressing, settings.timeoutMs, logger);
+    const leftovers: SweptCage['removed'] = await removeCageParts(
+      addressing,
+      settings.timeoutMs,
+      logger,
+    );
+    if (await removeRelaySockets(lockDir, lease.index)) leftovers.push('relays');
     if (leftovers.length > 0)
       logger.warn({ removed: leftovers }, 'removed what a dead cage left at this index');
     await applyEdge(addressing, undefined, settings.timeoutMs);
@@ -72,6 +86,7 @@ export async function createCage(options: CageOptions): Promise<Cage> {
 
 interface CageSettings {
   stateDir: string;
+  lockDir: string;
   timeoutMs: number;
   conntrackWaitMs: number;
 }
@@ -125,6 +140,7 @@ class NamespaceCage implements Cage {
     this.#ensureOpen();
     const relay = await startRelay({
       wrap: (file, args) => this.wrap(file, args),
+      socketDir: relaySocketDir(this.#settings.lockDir, this.addressing.index),
       hostPort,
       devicePort,
       readyTimeoutMs: this.#settings.timeoutMs,
@@ -155,7 +171,7 @@ class NamespaceCage implements Cage {
   }
 
   async #teardown(): Promise<void> {
-    const { stateDir, timeoutMs } = this.#settings;
+    const { stateDir, lockDir, timeoutMs } = this.#settings;
     const failures = await runEachStep([
       ...[...this.#relays].map(
         (relay) => [`relay ${relay.hostPort}`, () => relay.close()] as const,
@@ -166,6 +182,10 @@ class NamespaceCage implements Cage {
       [
         'network',
         () => removeCageParts(this.addressing, timeoutMs, this.#logger).then(() => undefined),
+      ],
+      [
+        'relay sockets',
+        () => removeRelaySockets(lockDir, this.addressing.index).then(() => undefined),
       ],
       ['record', () => removeRecord(stateDir, this.addressing.index)],
       ['lease', () => this.#lease.release()],

@@ -1,5 +1,5 @@
 import { InputError } from '../../errors.ts';
-import { edgeTableName } from './addressing.ts';
+import { CAGE_INTERFACE_PREFIX, edgeTableName } from './addressing.ts';
 import type { CageAddressing, EdgeCounters, EdgePorts } from './types.ts';
 
 /** The named nft counters behind each field of EdgeCounters. */
@@ -53,10 +53,12 @@ export function edgeRuleset(addressing: CageAddressing, ports?: EdgePorts): stri
       `    ${cage} tcp dport ${ports.tcp} accept`,
       `    ${cage} udp dport ${udpSet(ports)} accept`,
       `    ${cage} counter name "${otherDropped}" drop`,
-      // The capture ports answer the cage only: not the host itself (via lo), not other
-      // namespaces, not the network, whatever address the capture happens to listen on.
-      `    tcp dport ${ports.tcp} reject with tcp reset`,
-      `    udp dport ${udpSet(ports)} reject with icmp type port-unreachable`,
+      // The capture listens on the gateway only, and there it answers the cage alone: not the
+      // host itself (via lo), not other namespaces, not the network, not another cage. The same
+      // port numbers at other addresses are other sockets (another run's capture on its own
+      // gateway, a service on loopback) and are left alone.
+      `    ip daddr ${addressing.gateway} tcp dport ${ports.tcp} reject with tcp reset`,
+      `    ip daddr ${addressing.gateway} udp dport ${udpSet(ports)} reject with icmp type port-unreachable`,
       '  }',
     );
   } else {

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CanarytrapError } from '../../errors.ts';
 import { CAGE_INDEX_COUNT } from './addressing.ts';
@@ -22,6 +22,25 @@ export type LockState = 'absent' | 'held' | 'stale';
 
 export function lockPath(lockDir: string, index: number): string {
   return join(lockDir, `${index}.lock`);
+}
+
+/**
+ * Where the Unix sockets of a cage's relays live: next to its lease, by index, so a sweep that
+ * takes the lease over finds and removes them even when their owner was killed.
+ */
+export function relaySocketDir(lockDir: string, index: number): string {
+  return join(lockDir, `${index}.relays`);
+}
+
+/** Removes a cage's relay socket directory; resolves with whether there was one. */
+export async function removeRelaySockets(lockDir: string, index: number): Promise<boolean> {
+  const dir = relaySocketDir(lockDir, index);
+  const present = await access(dir).then(
+    () => true,
+    () => false,
+  );
+  await rm(dir, { recursive: true, force: true });
+  return present;
 }
 
 /** The lowest free index, locked with an O_EXCL file holding `owner`. */

@@ -1,7 +1,6 @@
 import { execa } from 'execa';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanarytrapError } from '../../errors.ts';
 import { pollUntil } from '../../host/poll.ts';
@@ -11,6 +10,11 @@ import type { Cage, CageRelay } from './types.ts';
 
 export interface RelayOptions {
   wrap: Cage['wrap'];
+  /**
+   * The cage's relay socket directory (see relaySocketDir); this relay's socket is
+   * `<hostPort>.sock` in it. The cage removes the directory as it goes, or a sweep does.
+   */
+  socketDir: string;
   hostPort: number;
   devicePort: number;
   readyTimeoutMs: number;
@@ -24,8 +28,8 @@ export interface RelayOptions {
  */
 export async function startRelay(options: RelayOptions): Promise<CageRelay> {
   const { hostPort, devicePort, logger } = options;
-  const dir = await mkdtemp(join(tmpdir(), 'canarytrap-relay-'));
-  const socketPath = join(dir, 'relay.sock');
+  await mkdir(options.socketDir, { recursive: true, mode: 0o700 });
+  const socketPath = join(options.socketDir, `${hostPort}.sock`);
   const inner = options.wrap('socat', [
     `UNIX-LISTEN:${socketPath},fork,unlink-early`,
     `TCP:127.0.0.1:${devicePort}`,
@@ -48,7 +52,7 @@ export async function startRelay(options: RelayOptions): Promise<CageRelay> {
       for (const socket of sockets) socket.destroy();
       if (server) await new Promise<void>((resolve) => server?.close(() => resolve()));
       await stopProcess(socat, { graceMs: 2_000 });
-      await rm(dir, { recursive: true, force: true });
+      await rm(socketPath, { force: true });
     })());
 
   try {

@@ -12,7 +12,7 @@ import { forgetFlowsOf } from './conntrack-table.ts';
 import type { CageAddressing, SweptCage } from './types.ts';
 
 /** The host-global pieces a cage is made of. */
-export type CagePart = Exclude<SweptCage['removed'][number], 'record' | 'lease'>;
+export type CagePart = Exclude<SweptCage['removed'][number], 'record' | 'lease' | 'relays'>;
 
 /** Indices of every cage piece present on this host, whoever made it. */
 export interface CageInventory {

@@ -1,7 +1,13 @@
 import { readdir } from 'node:fs/promises';
 import { addressingFor, CAGE_INDEX_COUNT } from './addressing.ts';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './command.ts';
-import { DEFAULT_CAGE_LOCK_DIR, leaseOf, lockState, takeIndex } from './lease.ts';
+import {
+  DEFAULT_CAGE_LOCK_DIR,
+  leaseOf,
+  lockState,
+  removeRelaySockets,
+  takeIndex,
+} from './lease.ts';
 import { currentProcess, isAlive, type ProcessIdentity } from './owner.ts';
 import { readRecords, removeRecord } from './records.ts';
 import { listCageParts, removeCageParts } from './residue.ts';
@@ -70,6 +76,8 @@ async function sweepOne(
   const lease = leaseOf(context.lockDir, index);
   try {
     removed.push(...(await removeCageParts(a, context.timeoutMs, context.logger)));
+    // Relays died with their owner or just above (they run inside); their sockets stay on disk.
+    if (await removeRelaySockets(context.lockDir, index)) removed.push('relays');
     if (hasRecord) {
       await removeRecord(context.stateDir, index);
       removed.push('record');
@@ -87,10 +95,11 @@ async function sweepOne(
   };
 }
 
+/** Indices with a lease file or a relay socket directory under the lock dir. */
 async function lockedIndices(lockDir: string): Promise<number[]> {
   const names = await readdir(lockDir).catch(() => []);
   return names
-    .map((name) => /^(\d+)\.lock$/.exec(name)?.[1])
+    .map((name) => /^(\d+)\.(?:lock|relays)$/.exec(name)?.[1])
     .filter((n): n is string => n !== undefined)
     .map(Number)
     .filter((n) => n < CAGE_INDEX_COUNT);

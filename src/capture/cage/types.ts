@@ -73,8 +73,8 @@ export interface Cage extends AsyncDisposable {
   /** Starts writing every packet crossing the edge to `file` (pcap). */
   recordEdge(file: string): Promise<EdgeRecorder>;
   /**
-   * Removes relays, recorders, processes left inside, rules, conntrack entries, veth, namespace,
-   * record and lease. Safe to call twice; never rejects.
+   * Removes relays (and their sockets), recorders, processes left inside, rules, conntrack
+   * entries, veth, namespace, record and lease. Safe to call twice; never rejects.
    */
   dispose(): Promise<void>;
 }
@@ -110,7 +110,9 @@ export interface SweptCage {
   netns: string;
   /** `owner-dead`: its record or lease names a process that is gone; `no-owner`: neither exists. */
   reason: 'owner-dead' | 'no-owner';
-  removed: Array<'processes' | 'table' | 'flows' | 'veth' | 'netns' | 'record' | 'lease'>;
+  removed: Array<
+    'processes' | 'table' | 'flows' | 'veth' | 'netns' | 'relays' | 'record' | 'lease'
+  >;
 }
 
 /** Whether this host can make cages, and if not, what to do about it. */
