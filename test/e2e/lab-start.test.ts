@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { after, before, test } from 'node:test';
 import { freePort } from '../../src/host/ports.ts';
-import { canBind } from '../support/leftovers.ts';
+import {
+  canBind,
+  cagePartsAt,
+  cagePartsRemaining,
+  findLabPhoneProcesses,
+  type CageParts,
+} from '../support/leftovers.ts';
 import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.ts';
 
 let world: PipelineEnv;
@@ -25,11 +31,12 @@ async function evenPortPair(): Promise<number> {
 }
 
 test(
-  'canarytrap lab start: real adb lists the phone and reads back an SMS planted through adb emu',
+  'canarytrap lab start: the phone runs caged; real adb lists it and reads back an SMS planted through adb emu',
   { timeout: 90_000 },
   async () => {
     const consolePort = await evenPortPair();
     const serial = `emulator-${consolePort}`;
+    let cage: CageParts | undefined;
     const phone = execa(
       process.execPath,
       ['bin/canarytrap.js', 'lab', 'start', 'adups-2016', '--console-port', String(consolePort)],
@@ -52,6 +59,16 @@ test(
         void phone.then((r) => reject(new Error(`lab start exited ${r.exitCode}: ${r.stderr}`)));
       });
       assert.match(banner, new RegExp(`${serial} running adups-2016`));
+      // This host can make cages (the tests run as root with ip and nft): the phone is in one.
+      const caged = /caged in canarytrap-(\d+) /.exec(banner);
+      assert.ok(caged, `the phone is not caged: ${banner}`);
+      const netns = `canarytrap-${caged[1]}`;
+      cage = await cagePartsAt(Number(caged[1]));
+      assert.ok(cage.netns && cage.link && cage.table, `${netns} is incomplete`);
+      const [process_] = await findLabPhoneProcesses(new Set([consolePort]));
+      assert.ok(process_, `no lab phone process on console port ${consolePort}`);
+      const identified = await execa('ip', ['netns', 'identify', String(process_.pid)]);
+      assert.equal(identified.stdout.trim(), netns, 'the phone process runs in the cage');
       const adb = (args: string[]) =>
         execa('adb', args, { env: world.env, timeout: 20_000, stdin: 'ignore' });
       const devices = await adb(['devices']);
@@ -75,5 +92,7 @@ test(
     // The command stops its phone before it exits: once it exited, its ports must be free again.
     assert.equal(await canBind(consolePort), true, 'console port still held');
     assert.equal(await canBind(consolePort + 1), true, 'adb port still held');
+    // And its cage is gone.
+    if (cage) assert.deepEqual(await cagePartsRemaining(cage), [], 'the cage outlived lab start');
   },
 );

@@ -1,5 +1,5 @@
 import { InputError } from '../../errors.ts';
-import { CAGE_INTERFACE_PREFIX, edgeTableName } from './addressing.ts';
+import { edgeTableName } from './addressing.ts';
 import type { CageAddressing, EdgeCounters, EdgePorts } from './types.ts';
 
 /** The named nft counters behind each field of EdgeCounters. */
