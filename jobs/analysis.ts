@@ -188,12 +188,13 @@ export async function processAnalysis(
     if (abandoned) {
       const ended = await settleWithin(abandoned, ABANDONED_STAGE_MS);
       context.logger.info({ ended }, 'cancelled stage wound down');
-      // A device or capture the cut-short stage started after teardown ran is stopped here
-      // (both stops are idempotent).
+      // A device or network the cut-short stage started after teardown ran is stopped here (the
+      // stops are idempotent). The network's stop takes down its capture, edge recorder and
+      // cage: a recorder left running would keep this process alive and the cage on the host.
       await context.device?.stop().catch((e: unknown) => context.logger.warn({ err: e }, 'device'));
-      await context.capture
+      await context.network
         ?.stop()
-        .catch((e: unknown) => context.logger.warn({ err: e }, 'capture'));
+        .catch((e: unknown) => context.logger.warn({ err: e }, 'network'));
     }
   }
 }

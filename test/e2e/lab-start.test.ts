@@ -65,9 +65,9 @@ test(
       const netns = `canarytrap-${caged[1]}`;
       cage = await cagePartsAt(Number(caged[1]));
       assert.ok(cage.netns && cage.link && cage.table, `${netns} is incomplete`);
-      const [process_] = await findLabPhoneProcesses(new Set([consolePort]));
-      assert.ok(process_, `no lab phone process on console port ${consolePort}`);
-      const identified = await execa('ip', ['netns', 'identify', String(process_.pid)]);
+      const [labPhone] = await findLabPhoneProcesses(new Set([consolePort]));
+      assert.ok(labPhone, `no lab phone process on console port ${consolePort}`);
+      const identified = await execa('ip', ['netns', 'identify', String(labPhone.pid)]);
       assert.equal(identified.stdout.trim(), netns, 'the phone process runs in the cage');
       const adb = (args: string[]) =>
         execa('adb', args, { env: world.env, timeout: 20_000, stdin: 'ignore' });

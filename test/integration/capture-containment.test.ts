@@ -50,7 +50,7 @@ void test('the containment probe lands on the capture from inside a real cage, a
       ['icmp', true],
     ],
   );
-  assert.match(result.checks[0]?.detail ?? '', /192\.0\.2\.1:9 from 198\.19\./);
+  assert.match(result.checks[0]?.detail ?? '', /198\.51\.100\.1:9 from 198\.19\./);
   assert.deepEqual(capture.flows(), [], 'probe flows are kept out of the evidence');
   assert.deepEqual(JSON.parse(JSON.stringify(result)), result, 'the result is plain data');
 });
@@ -59,7 +59,7 @@ void test('the probe fails, check by check, when its traffic lands in the wrong 
   const root = await mkdtemp(join(tmpdir(), 'capture-containment-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   // An edge that places everything at one wrong address.
-  const edge = new FakeEdge({ ip: '192.0.2.99', port: 9 });
+  const edge = new FakeEdge({ ip: '203.0.113.99', port: 9 });
   await using capture = await startCapture({
     runDir: root,
     logger: silentLogger(),
@@ -91,7 +91,7 @@ void test('the probe fails, check by check, when its traffic lands in the wrong 
   );
   assert.match(
     result.checks[0]?.detail ?? '',
-    /to 192\.0\.2\.1:9 .*recorded as going to 192\.0\.2\.99:9/,
+    /to 198\.51\.100\.1:9 .*recorded as going to 203\.0\.113\.99:9/,
   );
   assert.match(result.checks[2]?.detail ?? '', /not counted at the edge/);
   assert.deepEqual(capture.flows(), [], 'probe flows stay out of the evidence, failed or not');

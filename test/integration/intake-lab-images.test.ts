@@ -127,8 +127,10 @@ test('the inventory lists every app with its manifest, signer and destinations',
       );
       assert.match(app.signingCertSha256 ?? '', /^[0-9a-f]{64}$/);
       assert.equal(app.platformSigned, spec.sharedUserId === 'android.uid.system');
+      // The inventory names hosts of URLs; address literals of raw channels are not URLs.
+      const urlChannels: readonly string[] = ['http', 'https', 'doh'];
       const hosts = spec.behaviours.flatMap((b) =>
-        'host' in b.send && b.send.channel !== 'tcp' ? [b.send.host] : [],
+        'host' in b.send && urlChannels.includes(b.send.channel) ? [b.send.host] : [],
       );
       assert.deepEqual(app.hosts, [...new Set(hosts)].sort());
     }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Job } from 'bullmq';
 import { execa } from 'execa';
+import { cageStateDir } from '../../src/config.ts';
 import { openAnalysisQueue, type QueueHandle } from '../../src/queue/analysis-queue.ts';
 import { CANCEL_REASON } from '../../src/queue/cancel.ts';
 import { followRun, type FollowOutcome } from '../../src/queue/follow.ts';
@@ -54,6 +55,12 @@ async function ourLabPhones(): Promise<number[]> {
     if (cmdline.includes(env.config.dataRoot)) pids.push(phone.pid);
   }
   return pids;
+}
+
+/** Cages of this test's world: each has a record under its data root until it is removed. */
+async function ourCages(): Promise<string[]> {
+  const names = await readdir(cageStateDir(env.config)).catch(() => []);
+  return names.filter((name) => name.endsWith('.json'));
 }
 
 interface Cancelled {
@@ -129,6 +136,10 @@ async function assertCancelled(
   assert.ok(
     await eventually(async () => (await ourLabPhones()).length === 0, 5_000),
     `lab phone processes left: ${(await ourLabPhones()).join(', ')}`,
+  );
+  assert.ok(
+    await eventually(async () => (await ourCages()).length === 0, 5_000),
+    `cages left: ${(await ourCages()).join(', ')}`,
   );
   const record = JSON.parse(
     await readFile(join(runDirFor(env.config.dataRoot, runId), RUN_FILES.record), 'utf8'),
@@ -209,6 +220,7 @@ test(
     assert.match(result.stdout, /is running: its worker was asked to stop it/);
     assert.match(result.stdout, /stopped: cancelled by user/);
     assert.ok(await eventually(async () => (await ourLabPhones()).length === 0, 5_000));
+    assert.ok(await eventually(async () => (await ourCages()).length === 0, 5_000));
 
     const again = await cli(runId);
     assert.equal(again.exitCode, 3, again.stderr);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { canOpenKvm, KVM_DEVICE } from '../../src/android/sdk-host.ts';
+import { checkCageCapability } from '../../src/capture/cage/index.ts';
 import { freePort } from '../../src/host/ports.ts';
 
 async function doctor(t: TestContext, env: Record<string, string>) {
@@ -45,6 +46,14 @@ test('doctor without an Android SDK exits 5 and says, per missing piece, what it
   const kvmMissing = process.arch === 'x64' && !(await canOpenKvm(KVM_DEVICE));
   if (kvmMissing) assert.equal(line('KVM'), `✗ KVM: ${KVM_DEVICE} is not accessible`);
   else assert.match(line('KVM') ?? '', /^✓ KVM: /);
+  // So is the network cage (root, ip, nft, a namespace the kernel grants).
+  const cage = await checkCageCapability();
+  assert.equal(
+    line('network cage'),
+    cage.ok
+      ? '✓ network cage: namespaces, veth and nftables work here'
+      : `✗ network cage: ${cage.reason}`,
+  );
   assert.match(
     result.stdout,
     new RegExp(

@@ -54,8 +54,17 @@ export function destinationStrings(app: LabApp): string[] {
           `${send.channel}://${send.host}${send.port === undefined ? '' : `:${send.port}`}${send.path}`,
         );
         break;
+      case 'doh':
+        found.add(
+          `https://${send.host}${send.port === undefined ? '' : `:${send.port}`}${send.path}`,
+        );
+        break;
       case 'tcp':
+      case 'udp':
         found.add(`${send.host}:${send.port}`);
+        break;
+      case 'icmp':
+        found.add(send.host);
         break;
       case 'dns':
         found.add(send.zone);
