@@ -16,20 +16,31 @@ function findTests(dir) {
   return found;
 }
 
-const filters = process.argv.slice(2);
+// `npm test` runs every test file but the long end-to-end runs (`*.long.test.ts`: several full
+// pipeline runs each), which `npm run test:long` runs; CI runs both. Naming files or fragments
+// selects among all of them.
+const argv = process.argv.slice(2);
+const long = argv.includes('--long');
+const filters = argv.filter((a) => a !== '--long');
+const isLong = (f) => f.endsWith('.long.test.ts');
 const files = findTests('test')
   .map((f) => relative('.', f))
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .filter((f) =>
+    filters.length > 0 ? filters.some((x) => f.includes(x)) : long ? isLong(f) : !isLong(f),
+  )
   .sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
+// Most tests wait on devices, timers and sockets rather than on the CPU: three files at a time
+// keep two cores busy. The long runs each drive several devices, so two at a time.
+const concurrency = long ? 2 : 3;
 const args = [
   '--import',
   'tsx',
   '--test',
-  '--test-concurrency=2',
+  `--test-concurrency=${concurrency}`,
   '--test-reporter=spec',
   ...files,
 ];
