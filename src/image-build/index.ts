@@ -7,7 +7,7 @@ export {
   LAB_BUILDER_VERSION,
   type BuildLabImageOptions,
   type BuiltLabImage,
-} from './lab/build-lab-image.ts';
+} from './lab-images/build-lab-image.ts';
 export {
   buildTransplant,
   TRANSPLANT_BUILDER_VERSION,

@@ -3,7 +3,7 @@ import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
 import { exists } from '../host/fs.ts';
-import { buildLabImage } from '../image-build/lab/build-lab-image.ts';
+import { buildLabImage } from '../image-build/lab-images/build-lab-image.ts';
 import { sniffImage } from '../intake/sniff.ts';
 import { openZipChecked } from '../android/zip-safe.ts';
 import type { AnalysisJobData, AnalysisOptions } from '../queue/job-data.ts';

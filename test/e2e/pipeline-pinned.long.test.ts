@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { labImageSchema } from '../../src/android/lab-image.ts';
-import { buildLabImage } from '../../src/image-build/lab/build-lab-image.ts';
+import { buildLabImage } from '../../src/image-build/lab-images/build-lab-image.ts';
 import { diffReports } from '../../src/report/diff.ts';
 import { renderDiffText } from '../../src/report/diff-text.ts';
 import { labImageCache } from '../../src/run/image-argument.ts';

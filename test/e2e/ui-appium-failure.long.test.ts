@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildLabImage } from '../../src/image-build/lab/build-lab-image.ts';
+import { buildLabImage } from '../../src/image-build/lab-images/build-lab-image.ts';
 import { findAppiumProcesses, findLabPhoneProcesses } from '../support/leftovers.ts';
 import { usePipelineWorld } from '../support/pipeline-world.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { FRAMEWORK_RES_APK } from '../../src/image-build/lab/build-apk.ts';
+import { FRAMEWORK_RES_APK } from '../../src/image-build/lab-images/build-apk.ts';
 import { manifestInfo, parseXmlTree } from '../../src/android/manifest.ts';
 import {
   ManifestFormatError,

@@ -4,7 +4,7 @@ import { buildFacts, parseBuildProp } from '../../src/intake/build-props.ts';
 import { dexStrings, destinationsIn, findUrls } from '../../src/intake/inventory/dex-strings.ts';
 import { manifestInfo, parseXmlTree } from '../../src/android/manifest.ts';
 import { permissionProtection } from '../../src/intake/inventory/permissions.ts';
-import { buildPropText } from '../../src/image-build/lab/lab-props.ts';
+import { buildPropText } from '../../src/image-build/lab-images/lab-props.ts';
 import { buildFingerprint, labImageSchema } from '../../src/android/lab-image.ts';
 import { readFileSync } from 'node:fs';
 

@@ -17,7 +17,7 @@ import { LAB_IMAGE_PATH_IN_SYSTEM } from '../../android/lab-image.ts';
 import { openPartition } from '../../android/partition/reader.ts';
 import type { PartitionFilesystem, PartitionReader } from '../../android/partition/types.ts';
 import { assertRoom } from '../../host/disk-room.ts';
-import { generateKey, type SigningKey } from '../lab/signing-keys.ts';
+import { generateKey, type SigningKey } from '../lab-images/signing-keys.ts';
 import { allowListXml } from './allow-list.ts';
 import { mergeLabImages } from './lab-merge.ts';
 import { dropSharedUserId } from './resign.ts';

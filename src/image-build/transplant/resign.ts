@@ -1,7 +1,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CanarytrapError } from '../../errors.ts';
-import type { SigningKey } from '../lab/signing-keys.ts';
+import type { SigningKey } from '../lab-images/signing-keys.ts';
 import { runTool } from '../../android/tools.ts';
 import { openZipChecked, readEntryBytes, type ZipLimits } from '../../android/zip-safe.ts';
 import { ManifestFormatError, removeManifestAttribute } from './manifest-rewrite.ts';

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { readSystemImage } from '../../android/sdk-image.ts';
-import { labBuildFileSchema } from '../../image-build/lab/build-lab-image.ts';
+import { labBuildFileSchema } from '../../image-build/lab-images/build-lab-image.ts';
 import type { BaseCandidate, BaseCatalogue } from '../../image-build/transplant/types.ts';
 
 /** Where base images are looked for. */

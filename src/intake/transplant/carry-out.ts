@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CanarytrapError } from '../../errors.ts';
-import { buildLabImage } from '../../image-build/lab/build-lab-image.ts';
+import { buildLabImage } from '../../image-build/lab-images/build-lab-image.ts';
 import { buildTransplant, TRANSPLANT_BUILDER_VERSION } from '../../image-build/transplant/build.ts';
 import type {
   BaseCandidate,
