@@ -9,19 +9,9 @@ import { CanarytrapError } from '../../../errors.ts';
 export async function openDirect(ip: string, port: number, signal: AbortSignal): Promise<Socket> {
   signal.throwIfAborted();
   const socket = connect({ host: ip, port });
-  const onAbort = (): void => {
-    socket.destroy(
-      new CanarytrapError('lab-send-timeout', `the connection to ${ip}:${port} was aborted`, {
-        cause: signal.reason,
-      }),
-    );
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
+  const release = abortOpening(socket, signal, `the connection to ${ip}:${port}`);
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
+    await connected(socket);
     return socket;
   } catch (error) {
     socket.destroy();
@@ -30,6 +20,28 @@ export async function openDirect(ip: string, port: number, signal: AbortSignal):
       cause: error,
     });
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    release();
   }
+}
+
+/**
+ * Destroys the socket with a `lab-send-timeout` naming `what` when the send's deadline passes
+ * while it is being opened. Returns the function that stops watching, once it is open.
+ */
+export function abortOpening(socket: Socket, signal: AbortSignal, what: string): () => void {
+  const onAbort = (): void => {
+    socket.destroy(
+      new CanarytrapError('lab-send-timeout', `${what} was aborted`, { cause: signal.reason }),
+    );
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+/** Resolves once the socket is connected; rejects with its error. */
+export function connected(socket: Socket): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
 }

@@ -1,5 +1,6 @@
 import { connect, isIP, type Socket } from 'node:net';
 import { CanarytrapError } from '../../../errors.ts';
+import { abortOpening, connected } from './direct.ts';
 
 export interface HttpProxy {
   host: string;
@@ -23,19 +24,9 @@ export async function openTunnel(
 ): Promise<Socket> {
   signal.throwIfAborted();
   const socket = connect({ host: proxy.host, port: proxy.port });
-  const onAbort = (): void => {
-    socket.destroy(
-      new CanarytrapError('lab-send-timeout', `the tunnel to ${ip}:${port} was aborted`, {
-        cause: signal.reason,
-      }),
-    );
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
+  const release = abortOpening(socket, signal, `the tunnel to ${ip}:${port}`);
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
+    await connected(socket);
     const authority = isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
     socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     const { status, rest } = await readReplyHead(socket);
@@ -58,7 +49,7 @@ export async function openTunnel(
       },
     );
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    release();
   }
 }
 
