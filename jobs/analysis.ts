@@ -14,7 +14,8 @@ import {
 import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from '../src/queue/job-data.ts';
 import type { AppiumServer } from '../src/ui/index.ts';
 import { STAGES, type StageName } from '../src/queue/names.ts';
-import { RUN_FILES, writeJsonAtomic, type RunRecord } from '../src/run/run-dir.ts';
+import { writeJsonAtomic } from '../src/host/fs.ts';
+import { RUN_FILES, type RunRecord } from '../src/run/run-dir.ts';
 import { Teardown } from '../src/host/teardown.ts';
 import type { RunContext, StageDefinition } from './context.ts';
 import { bootStage } from './stages/boot.ts';
@@ -47,6 +48,30 @@ export interface AnalysisDeps {
   logger: Logger;
   /** The worker host's Appium server; absent, a run that drives the UI starts its own. */
   appium?: AppiumServer;
+}
+
+/**
+ * Ends one stage's part of the run: its record in the run's stage list (run.json, the report) and
+ * the progress event that `watch` and the web pages show, which say the same thing.
+ */
+async function recordStage(
+  context: RunContext,
+  index: number,
+  outcome: { startedAt: number; status: 'done' | 'failed' | 'skipped'; note?: string | undefined },
+): Promise<void> {
+  const stage = PIPELINE[index]!.name;
+  const { startedAt, status, note } = outcome;
+  const finishedAt = status === 'skipped' ? startedAt : Date.now();
+  context.stages.push({ name: stage, startedAt, finishedAt, status, ...(note ? { note } : {}) });
+  await context.publish({
+    type: 'stage',
+    stage,
+    index,
+    total: STAGES.length,
+    status,
+    ...(note ? { message: note } : {}),
+    at: finishedAt,
+  });
 }
 
 /** How long a stage cut short by a cancel may take to notice its device is gone. */
@@ -94,22 +119,7 @@ export async function processAnalysis(
       const startedAt = Date.now();
       if (context.staticOnly !== undefined && DEVICE_STAGES.has(stage.name)) {
         const note = `skipped: the image cannot run dynamically (${context.staticOnly})`;
-        context.stages.push({
-          name: stage.name,
-          startedAt,
-          finishedAt: startedAt,
-          status: 'skipped',
-          note,
-        });
-        await context.publish({
-          type: 'stage',
-          stage: stage.name,
-          index,
-          total: STAGES.length,
-          status: 'skipped',
-          message: note,
-          at: startedAt,
-        });
+        await recordStage(context, index, { startedAt, status: 'skipped', note });
         continue;
       }
       await context.publish({
@@ -125,41 +135,14 @@ export async function processAnalysis(
         abandoned = work;
         const note = (await untilCancelled(work, signal)) ?? undefined;
         abandoned = undefined;
-        context.stages.push({
-          name: stage.name,
-          startedAt,
-          finishedAt: Date.now(),
-          status: 'done',
-          ...(note ? { note } : {}),
-        });
-        await context.publish({
-          type: 'stage',
-          stage: stage.name,
-          index,
-          total: STAGES.length,
-          status: 'done',
-          ...(note ? { message: note } : {}),
-          at: Date.now(),
-        });
+        await recordStage(context, index, { startedAt, status: 'done', note });
       } catch (error) {
         // Only a cancel leaves the stage running; a stage that failed on its own has ended.
         if (!isRunCancelled(error)) abandoned = undefined;
-        const message = describeError(error);
-        context.stages.push({
-          name: stage.name,
+        await recordStage(context, index, {
           startedAt,
-          finishedAt: Date.now(),
           status: 'failed',
-          note: message,
-        });
-        await context.publish({
-          type: 'stage',
-          stage: stage.name,
-          index,
-          total: STAGES.length,
-          status: 'failed',
-          message,
-          at: Date.now(),
+          note: describeError(error),
         });
         throw error;
       }

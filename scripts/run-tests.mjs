@@ -2,7 +2,8 @@
 // Node 20's runner takes no globs, so the files are listed here. Pass paths or name fragments to
 // run a subset: `node scripts/run-tests.mjs lab-adb`.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 function findTests(dir) {
@@ -36,19 +37,51 @@ if (files.length === 0) {
 // Most tests wait on devices, timers and sockets rather than on the CPU: three files at a time
 // keep two cores busy. The long runs each drive several devices, so two at a time.
 const concurrency = long ? 2 : 3;
+// A second reporter sums each file's test durations into a JSON file, printed at the end: where
+// the suite's time goes is the first thing to know when it grows.
+const timesDir = mkdtempSync(join(tmpdir(), 'canarytrap-tests-'));
+const timesFile = join(timesDir, 'file-times.json');
 const args = [
   '--import',
   'tsx',
   '--test',
   `--test-concurrency=${concurrency}`,
   '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  `--test-reporter=${new URL('./test-file-times.mjs', import.meta.url).href}`,
+  `--test-reporter-destination=${timesFile}`,
   ...files,
 ];
+
+function printSlowest() {
+  let times = {};
+  try {
+    times = JSON.parse(readFileSync(timesFile, 'utf8'));
+  } catch {
+    return;
+  }
+  const slowest = Object.entries(times)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8);
+  if (slowest.length === 0) return;
+  console.log(`\nslowest files (time in their tests; up to ${concurrency} files at once):`);
+  for (const [file, seconds] of slowest)
+    console.log(`  ${seconds.toFixed(1).padStart(6)} s  ${relative('.', file)}`);
+}
+
+// Lab images are built by the code under test, keyed by their sources; the files of one suite run
+// share their builds through this cache (new for every run, so no run reuses an older build).
+const labCache = join(timesDir, 'lab-image-cache');
 const started = process.hrtime.bigint();
-const child = spawn(process.execPath, args, { stdio: 'inherit' });
+const child = spawn(process.execPath, args, {
+  stdio: 'inherit',
+  env: { CANARYTRAP_LAB_IMAGE_CACHE: labCache, ...process.env },
+});
 child.on('exit', (code, signal) => {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const minutes = Math.floor(seconds / 60);
+  printSlowest();
+  rmSync(timesDir, { recursive: true, force: true });
   console.log(
     `\nwall time: ${minutes} min ${(seconds - minutes * 60).toFixed(1)} s for ${files.length} test files`,
   );

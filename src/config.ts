@@ -8,6 +8,13 @@ import { InputError } from './errors.ts';
  * Every device launcher, by name: `CANARYTRAP_LAUNCHER` and a job's `launcher` option take one
  * of these. Each is a folder under src/device/ and one entry in src/device/launchers.ts.
  */
+/**
+ * An analysis's defaults, used wherever a job, a form or a flag leaves them out: canaries planted
+ * of each kind (SMS, contacts, calls), device-clock hours advanced (past a 72-hour timer) and the
+ * largest single jump of the clock.
+ */
+export const ANALYSIS_DEFAULTS = { perProvider: 3, advanceHours: 80, stepHours: 6 } as const;
+
 export const LAUNCHER_NAMES = ['lab-phone', 'sdk-emulator'] as const;
 export type LauncherName = (typeof LAUNCHER_NAMES)[number];
 
@@ -58,6 +65,12 @@ export interface Config {
   appiumAndroidHome: string | undefined;
   /** How soon a job whose worker died (SIGKILL, crash) goes to another worker, ms: BullMQ's stalled-job check interval and job lock duration. `CANARYTRAP_STALLED_INTERVAL_MS`, default 15000, at least 1000. */
   stalledIntervalMs: number;
+  /**
+   * A directory of built lab images shared by several data roots (the builds are keyed by their
+   * sources, so any data root may reuse any). `CANARYTRAP_LAB_IMAGE_CACHE`; unset: each data root
+   * builds its own under `<dataRoot>/cache/lab-images`.
+   */
+  labImageSharedCache: string | undefined;
 }
 
 const LAB_IMAGES_ROOT = fileURLToPath(new URL('../images/lab', import.meta.url));
@@ -131,6 +144,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         ? DEBIAN_ANDROID_HOME
         : (env['ANDROID_HOME'] ?? env['ANDROID_SDK_ROOT'])),
     stalledIntervalMs,
+    labImageSharedCache: env['CANARYTRAP_LAB_IMAGE_CACHE']
+      ? resolve(cwd, env['CANARYTRAP_LAB_IMAGE_CACHE'])
+      : undefined,
   };
 }
 

@@ -5,7 +5,7 @@ import {
   startRunNetwork,
 } from '../../src/capture/run-network.ts';
 import { isBundledLabImage } from '../../src/run/image-argument.ts';
-import { cageStateDir } from '../../src/config.ts';
+import { ANALYSIS_DEFAULTS, cageStateDir } from '../../src/config.ts';
 import { CanarytrapError } from '../../src/errors.ts';
 import { chooseLauncher } from '../../src/device/launchers.ts';
 import { generateCanaries } from '../../src/canary/generate.ts';
@@ -18,7 +18,7 @@ export async function bootStage(context: RunContext): Promise<string> {
   // Canaries are made before boot because the line-1 number is a launch setting (-phone-number).
   context.canaries = generateCanaries({
     runId: context.data.runId,
-    perProvider: context.data.options.perProvider ?? 3,
+    perProvider: context.data.options.perProvider ?? ANALYSIS_DEFAULTS.perProvider,
   });
   // A transplant boots the image built from the base, not the submitted one.
   const target = context.bootImage ?? image;

@@ -1,3 +1,4 @@
+import { ANALYSIS_DEFAULTS } from '../../src/config.ts';
 import { CanarytrapError } from '../../src/errors.ts';
 import { advanceDeviceTime } from '../../src/triggers/advance.ts';
 import { waitForQuiet } from '../../src/capture/quiet.ts';
@@ -30,8 +31,8 @@ export async function exerciseStage(context: RunContext): Promise<string> {
   if (ui.report) context.ui = ui.report;
   const report = await advanceDeviceTime(device, {
     packages,
-    horizonHours: context.data.options.advanceHours ?? 80,
-    stepHours: context.data.options.stepHours ?? 6,
+    horizonHours: context.data.options.advanceHours ?? ANALYSIS_DEFAULTS.advanceHours,
+    stepHours: context.data.options.stepHours ?? ANALYSIS_DEFAULTS.stepHours,
     settle: () => waitForQuiet(capture, { quietMs: 1_200, maxMs: 15_000 }),
     onStep: (message) =>
       context.publish({

@@ -5,7 +5,8 @@ import {
   intakeImage,
   transplantSettings,
 } from '../../src/intake/index.ts';
-import { createRunDir, RUN_FILES, writeJsonAtomic } from '../../src/run/run-dir.ts';
+import { writeJsonAtomic } from '../../src/host/fs.ts';
+import { createRunDir, RUN_FILES } from '../../src/run/run-dir.ts';
 import type { RunContext } from '../context.ts';
 
 /**
@@ -29,6 +30,7 @@ export async function intakeStage(context: RunContext): Promise<string> {
     const carried = await carryOutTransplant(image, store, {
       catalogue: settings.bases,
       labBuildDir: settings.labBuildDir,
+      ...(settings.labSharedCache ? { labSharedCache: settings.labSharedCache } : {}),
       logger: context.logger,
       ...(settings.emulator ? { emulator: settings.emulator } : {}),
     });

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { plantCanaries } from '../../src/canary/plant.ts';
 import { CanarytrapError } from '../../src/errors.ts';
-import { RUN_FILES, writeJsonAtomic } from '../../src/run/run-dir.ts';
+import { writeJsonAtomic } from '../../src/host/fs.ts';
+import { RUN_FILES } from '../../src/run/run-dir.ts';
 import type { RunContext } from '../context.ts';
 
 /** Plants the run's canaries on the device and reads each back; writes the canary set file. */

@@ -5,7 +5,8 @@ import { CanarytrapError } from '../../src/errors.ts';
 import { buildReport } from '../../src/report/build.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
 import type { ContainmentRecord, Report } from '../../src/report/model.ts';
-import { RUN_FILES, writeJsonAtomic } from '../../src/run/run-dir.ts';
+import { writeJsonAtomic } from '../../src/host/fs.ts';
+import { RUN_FILES } from '../../src/run/run-dir.ts';
 import type { RunContext } from '../context.ts';
 
 /** Writes report.json and the self-contained report.html. */

@@ -1,3 +1,4 @@
+import { ANALYSIS_DEFAULTS } from '../config.ts';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Canary, CanaryKind, CanarySet } from './types.ts';
 
@@ -120,7 +121,7 @@ export interface GeneratedCanaries {
 }
 
 export function generateCanaries(options: GenerateOptions): GeneratedCanaries {
-  const n = options.perProvider ?? 3;
+  const n = options.perProvider ?? ANALYSIS_DEFAULTS.perProvider;
   const canaries: Canary[] = [];
   const usedNumbers = new Set<string>();
   const add = (kind: CanaryKind, value: string, context: string): string => {

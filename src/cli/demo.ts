@@ -68,13 +68,13 @@ export function registerDemo(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nStarts a private Redis and a worker when none is configured. Exit codes: 0 done, 4 a run failed, 5 missing dependency.',
+      '\nStarts the embedded Redis of the data root (unless CANARYTRAP_REDIS_URL is set) and a worker. Exit codes: 0 done, 4 a run failed, 5 missing dependency.',
     )
     .action(
       action(async (flags: { withFix?: boolean; consents?: boolean }) => {
         // The demo is read by a person even when piped: its log lines are never raw JSON.
         const { config, logger } = cliRuntime({ logFormat: 'pretty' });
-        const redis = await ensureRedis(config);
+        const redis = await ensureRedis(config, logger);
         const worker = startWorker(redis.url, config, logger, 1);
         try {
           if (flags.consents) {
@@ -99,7 +99,7 @@ export function registerDemo(program: Command): void {
           return EXIT.ok;
         } finally {
           await worker.close();
-          await redis.owned?.stop();
+          await redis.embedded?.release();
         }
       }),
     );

@@ -1,19 +1,16 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { renderReportHtml } from '../report/html.ts';
 import type { Report } from '../report/model.ts';
-import { readJsonFile, RUN_FILES, runDirFor } from '../run/run-dir.ts';
+import { readRunReport } from '../run/run-report.ts';
 import type { Config } from '../config.ts';
 import { leakSummary } from './render.ts';
 import { action, cliRuntime } from './runtime.ts';
 
+/** A run's report as the CLI reads it (readRunReport: checked, `report-not-found` if none). */
 export async function loadReport(config: Config, runId: string): Promise<Report> {
-  return readJsonFile<Report>(
-    join(runDirFor(config.dataRoot, runId), RUN_FILES.reportJson),
-    `the report of run ${runId}`,
-  );
+  return readRunReport(config.dataRoot, runId);
 }
 
 export function registerReport(program: Command): void {

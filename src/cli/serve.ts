@@ -27,7 +27,7 @@ export function registerServe(program: Command): void {
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           throw new InputError('port-invalid', `--port ${flags.port} is not a TCP port`);
         }
-        const redis = await ensureRedis(config);
+        const redis = await ensureRedis(config, logger);
         const server = await startServer({
           config,
           logger,
@@ -47,7 +47,7 @@ export function registerServe(program: Command): void {
           process.once('SIGTERM', resolve);
         });
         await server.close();
-        await redis.owned?.stop();
+        await redis.embedded?.release();
         return 0;
       }),
     );

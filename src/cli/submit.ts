@@ -1,3 +1,4 @@
+import { ANALYSIS_DEFAULTS } from '../config.ts';
 import type { Command } from 'commander';
 import { enqueueAnalysis, openAnalysisQueue } from '../queue/analysis-queue.ts';
 import { requireRedis } from '../queue/connection.ts';
@@ -26,8 +27,16 @@ export function registerSubmit(program: Command): void {
     .argument('<image>', 'image path, or a lab image name such as adups-2016')
     .option('--wait', 'follow the run live and end with its leak summary')
     .option('--baseline <run>', 'an earlier run of the same lineage this run is compared with')
-    .option('--per-provider <n>', 'SMS, contacts and calls to plant of each', '3')
-    .option('--advance-hours <h>', 'device-clock hours to advance while exercising', '80')
+    .option(
+      '--per-provider <n>',
+      'SMS, contacts and calls to plant of each',
+      String(ANALYSIS_DEFAULTS.perProvider),
+    )
+    .option(
+      '--advance-hours <h>',
+      'device-clock hours to advance while exercising',
+      String(ANALYSIS_DEFAULTS.advanceHours),
+    )
     .option(
       '--consent <name=decision>',
       'accept or refuse a consent of the exercise plan, e.g. experience-programme=refuse (repeatable)',
@@ -56,8 +65,8 @@ export function registerSubmit(program: Command): void {
         const data = analysisJobData(resolved, {
           ...(flags.baseline ? { baselineRunId: flags.baseline } : {}),
           options: {
-            perProvider: Number(flags.perProvider ?? 3),
-            advanceHours: Number(flags.advanceHours ?? 80),
+            perProvider: Number(flags.perProvider ?? ANALYSIS_DEFAULTS.perProvider),
+            advanceHours: Number(flags.advanceHours ?? ANALYSIS_DEFAULTS.advanceHours),
             ...ui,
             ...(flags.uncontained ? { uncontained: true } : {}),
           },

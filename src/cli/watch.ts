@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { requireRedis } from '../queue/connection.ts';
 import { followRun } from '../queue/follow.ts';
-import type { Report } from '../report/model.ts';
-import { readJsonFile, RUN_FILES, runDirFor } from '../run/run-dir.ts';
+import { RUN_FILES, runDirFor } from '../run/run-dir.ts';
+import { readRunReport } from '../run/run-report.ts';
 import { EXIT } from './exit-codes.ts';
 import { assertRunId } from './image-argument.ts';
 import { leakSummary, progressLine } from './render.ts';
@@ -27,7 +27,7 @@ export async function watchRun(
     return EXIT.runFailed;
   }
   const runDir = runDirFor(options.config.dataRoot, runId);
-  const report = await readJsonFile<Report>(join(runDir, RUN_FILES.reportJson), 'the run report');
+  const report = await readRunReport(options.config.dataRoot, runId);
   process.stdout.write(
     `\n${leakSummary(report)}\n\nReport: ${join(runDir, RUN_FILES.reportHtml)}\n`,
   );

@@ -30,7 +30,7 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description(
-      'run analyses from the queue until interrupted (starts a private Redis when none is configured)',
+      'run analyses from the queue until interrupted (starts the embedded Redis of the data root when none is configured)',
     )
     .option('--concurrency <n>', 'analyses run at once on this host', '1')
     .addHelpText(
@@ -49,7 +49,7 @@ export function registerWorker(program: Command): void {
           },
         );
         if (swept.length > 0) logger.info({ swept }, 'removed cages of dead workers');
-        const redis = await ensureRedis(config);
+        const redis = await ensureRedis(config, logger);
         const worker = startWorker(
           redis.url,
           config,
@@ -57,7 +57,7 @@ export function registerWorker(program: Command): void {
           Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 1,
         );
         process.stdout.write(
-          `worker up (concurrency ${concurrency}), queue on ${redis.url}${redis.owned ? ' (private Redis)' : ''}\n`,
+          `worker up (concurrency ${concurrency}), queue on ${redis.url}${redis.embedded ? ` (embedded Redis, data in ${redis.embedded.record.dir})` : ''}\n`,
         );
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
@@ -65,7 +65,7 @@ export function registerWorker(program: Command): void {
         });
         process.stdout.write('stopping: waiting for running analyses to tear down…\n');
         await worker.close();
-        await redis.owned?.stop();
+        await redis.embedded?.release();
         return 0;
       }),
     );

@@ -16,11 +16,11 @@ export interface AnalysisJobData {
 }
 
 export interface AnalysisOptions {
-  /** SMS, contacts and calls planted of each. Default 3. */
+  /** SMS, contacts and calls planted of each. Default: ANALYSIS_DEFAULTS (config.ts). */
   perProvider?: number;
-  /** Device-clock hours to advance while exercising. Default 80 (a 72-hour timer fires). */
+  /** Device-clock hours to advance while exercising (80 by default: a 72-hour timer fires). */
   advanceHours?: number;
-  /** Device-clock step when advancing. Default 6 h. */
+  /** Device-clock step when advancing (ANALYSIS_DEFAULTS). */
   stepHours?: number;
   /** Launcher to use; default chosen from the image (lab images: lab-phone). */
   launcher?: LauncherName;

@@ -89,7 +89,7 @@ export async function startPrivateRedis(options: StartRedisOptions = {}): Promis
   return { url: `redis://127.0.0.1:${port}`, port, stop, [Symbol.asyncDispose]: stop };
 }
 
-async function pingRedis(port: number): Promise<boolean> {
+export async function pingRedis(port: number): Promise<boolean> {
   const { connect } = await import('node:net');
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');

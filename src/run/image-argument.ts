@@ -32,7 +32,11 @@ export async function resolveImageArgument(
   const asPath = resolve(argument);
   const labJson = join(LAB_IMAGES_DIR, `${argument}.json`);
   if (!(await exists(asPath)) && /^[a-z0-9][a-z0-9-]*$/.test(argument) && (await exists(labJson))) {
-    const built = await buildLabImage(labJson, labImageCache(config));
+    const built = await buildLabImage(
+      labJson,
+      labImageCache(config),
+      config.labImageSharedCache ? { cacheDir: config.labImageSharedCache } : {},
+    );
     return { path: built.zipPath, label: argument };
   }
   const kind = await sniffImage(asPath);

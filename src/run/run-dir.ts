@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 
@@ -41,13 +41,6 @@ export const RUN_FILES = {
   har: 'flows.har',
   inventory: 'inventory.json',
 } as const;
-
-/** Writes JSON through a temp file and a rename, so a reader never sees half a file. */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(temp, path);
-}
 
 export async function readJsonFile<T>(path: string, what: string): Promise<T> {
   let text: string;

@@ -5,7 +5,8 @@ import { isExportFormat, sendExport } from './exports.ts';
 import { ApiError, isObject, readJsonBody, sendJson } from './http-kit.ts';
 import { cancel, diffRuns, rerun, submit } from './run-actions.ts';
 import { streamRunEvents } from './run-events.ts';
-import { listRuns, readRunReport, runDetail } from './runs.ts';
+import { readRunReport } from '../run/run-report.ts';
+import { listRuns, runDetail } from './runs.ts';
 import { readSubmission } from './submission.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, id: string) => Promise<void>;

@@ -8,7 +8,7 @@ import { readFlows } from '../capture/flows-file.ts';
 import { buildStixBundle } from '../report/export-stix.ts';
 import { RUN_FILES, runDirFor } from '../run/run-dir.ts';
 import { ApiError } from './http-kit.ts';
-import { readRunReport } from './runs.ts';
+import { readRunReport } from '../run/run-report.ts';
 
 export const EXPORT_FORMATS = ['report', 'har', 'events', 'stix', 'pcap'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -1,15 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isCanarytrapError } from '../errors.ts';
+import { CanarytrapError, isCanarytrapError } from '../errors.ts';
 
-/** An error the API answers with its own status; `code` is stable kebab-case like CanarytrapError's. */
-export class ApiError extends Error {
+/**
+ * A CanarytrapError the API answers with a status of its own (415, 413, 409…). Everything else
+ * maps by code in errorResponse, so data readers throw plain CanarytrapErrors, not HTTP ones.
+ */
+export class ApiError extends CanarytrapError {
   override readonly name = 'ApiError';
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: string,
     message: string,
   ) {
-    super(message);
+    super(code, message, { permanent: true, expected: status < 500 });
   }
 }
 

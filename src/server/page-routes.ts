@@ -7,7 +7,8 @@ import { renderRunsPage } from './pages/runs-page.ts';
 import { renderWatchPage, WATCH_SCRIPT_PATH } from './pages/watch-page.ts';
 import { WATCH_SCRIPT } from './pages/watch-script.ts';
 import { cancel, diffRuns, rerun, submit } from './run-actions.ts';
-import { listRuns, readRunReport, runDetail } from './runs.ts';
+import { readRunReport } from '../run/run-report.ts';
+import { listRuns, runDetail } from './runs.ts';
 import { readSubmission } from './submission.ts';
 import { sendUiArtifact, UI_ARTIFACT_NAME } from './ui-artifacts.ts';
 

@@ -8,7 +8,7 @@ import { labImageNames } from '../run/image-argument.ts';
 import { rerunJobData } from '../run/rerun.ts';
 import type { ServerContext } from './context.ts';
 import { ApiError } from './http-kit.ts';
-import { readRunReport } from './runs.ts';
+import { readRunReport } from '../run/run-report.ts';
 import { checkImage, jobForSubmission, type ImageSource, type Submission } from './submission.ts';
 
 async function queueJob(ctx: ServerContext, data: AnalysisJobData): Promise<{ runId: string }> {

@@ -9,7 +9,8 @@ import type { AnalysisProgress } from '../queue/job-data.ts';
 import { STAGES, type StageName } from '../queue/names.ts';
 import { RUN_FILES, runDirFor } from '../run/run-dir.ts';
 import type { FeedMessage, RunFeed } from './run-feed.ts';
-import { latestStage, readRunReport, runDetail, type RunDetail } from './runs.ts';
+import { readRunReport } from '../run/run-report.ts';
+import { latestStage, runDetail, type RunDetail } from './runs.ts';
 
 const HEARTBEAT_MS = 15_000;
 

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import type { QueueHandle } from '../queue/analysis-queue.ts';
 import { isCancelReason } from '../queue/cancel.ts';
 import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from '../queue/job-data.ts';
-import { parseReport } from '../report/read.ts';
-import type { Report } from '../report/model.ts';
 import { RUN_FILES, runDirFor, runsRoot, type RunRecord } from '../run/run-dir.ts';
+import { readRunReport } from '../run/run-report.ts';
 import { ApiError } from './http-kit.ts';
 
 /** One line of the run list: what run.json and the queue know, whichever has it. */
@@ -46,14 +45,6 @@ export async function readRunRecord(
     // A record is written atomically; one that does not parse was damaged outside, so it is skipped.
     return undefined;
   }
-}
-
-export async function readRunReport(dataRoot: string, runId: string): Promise<Report> {
-  const path = join(runDirFor(dataRoot, runId), RUN_FILES.reportJson);
-  const text = await readFile(path, 'utf8').catch(() => {
-    throw new ApiError(404, 'report-not-found', `run ${runId} has no report (yet)`);
-  });
-  return parseReport(text, `the report of run ${runId}`);
 }
 
 export async function runDetail(

@@ -1,3 +1,4 @@
+import { ANALYSIS_DEFAULTS } from '../config.ts';
 import type { Device } from '../device/device.ts';
 import type { Logger } from '../log.ts';
 import { readDeviceTime, setDeviceTime } from './clock.ts';
@@ -32,8 +33,8 @@ export async function advanceDeviceTime(
   device: Device,
   options: AdvanceOptions,
 ): Promise<AdvanceReport> {
-  const horizonMs = (options.horizonHours ?? 80) * 3_600_000;
-  const stepMs = (options.stepHours ?? 6) * 3_600_000;
+  const horizonMs = (options.horizonHours ?? ANALYSIS_DEFAULTS.advanceHours) * 3_600_000;
+  const stepMs = (options.stepHours ?? ANALYSIS_DEFAULTS.stepHours) * 3_600_000;
   const start = await readDeviceTime(device);
   const end = start + horizonMs;
   const report: AdvanceReport = { jumps: 0, alarmsDue: 0, jobsForced: 0, advancedHours: 0 };

@@ -12,7 +12,7 @@ import type { Leak } from '../../src/correlate/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { Report } from '../../src/report/model.ts';
 import { RUN_FILES, runsRoot } from '../../src/run/run-dir.ts';
-import type { ProbeStep } from '../integration/capture-cage-probe.ts';
+import type { ProbeStep } from '../support/capture-cage-probe.ts';
 import { usePipelineWorld } from '../support/pipeline-world.ts';
 import {
   createTestInternet,
@@ -33,7 +33,7 @@ const CLOUD = 'com.kestrel.cloudsync';
 /** The prefixes those addresses lie in: the test internet must hold both. */
 const PREFIXES = ['198.51.100.0/24', '203.0.113.0/24'];
 
-const PROBE = new URL('../integration/capture-cage-probe.ts', import.meta.url).pathname;
+const PROBE = new URL('../support/capture-cage-probe.ts', import.meta.url).pathname;
 
 const skip = await whySkip();
 

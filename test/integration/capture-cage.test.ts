@@ -24,10 +24,10 @@ import {
   type SeenPacket,
   type TestInternet,
 } from '../support/test-internet.ts';
-import type { ProbeOutcome, ProbeStep } from './capture-cage-probe.ts';
+import type { ProbeOutcome, ProbeStep } from '../support/capture-cage-probe.ts';
 
-const PROBE = new URL('./capture-cage-probe.ts', import.meta.url).pathname;
-const CHILD = new URL('./capture-cage-child.ts', import.meta.url).pathname;
+const PROBE = new URL('../support/capture-cage-probe.ts', import.meta.url).pathname;
+const CHILD = new URL('../support/capture-cage-child.ts', import.meta.url).pathname;
 
 const skip = await whySkip();
 

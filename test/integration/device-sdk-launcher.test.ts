@@ -18,7 +18,7 @@ import {
   makeLabSystemImage,
   makeRecordingAdb,
   readEmulatorRecord,
-} from './device-sdk-fake-emulator.ts';
+} from '../support/device-sdk-fake-emulator.ts';
 
 const KVM_HOST = { arch: 'x64', kvmAccessible: async () => true };
 

@@ -38,6 +38,7 @@ before(async () => {
     dataRoot,
     baseImageDirs: [],
     androidHome: undefined,
+    labImageSharedCache: undefined,
   });
   bases = settings.bases;
   labBuildDir = settings.labBuildDir;

@@ -15,9 +15,9 @@ import { waitForLine } from '../support/lab-process.ts';
 import { makeNamespacePair, namespacesUnavailable } from '../support/netns-pair.ts';
 import { readPcapFrames } from '../support/pcap-frames.ts';
 import { issueServerCertificate } from '../support/test-certs.ts';
-import { deviceHost, ofType, startDnsServer } from './lab-behaviour-test-network.ts';
-import type { DeviceConfig, DeviceResult } from './lab-netns-device.ts';
-import type { InternetConfig, InternetSeen } from './lab-netns-internet.ts';
+import { deviceHost, ofType, startDnsServer } from '../support/lab-behaviour-test-network.ts';
+import type { DeviceConfig, DeviceResult } from '../support/lab-netns-device.ts';
+import type { InternetConfig, InternetSeen } from '../support/lab-netns-internet.ts';
 
 // The canary data of deviceHost (lab-behaviour-test-network.ts).
 const IMEI = '356938035643809';
@@ -107,7 +107,7 @@ test(
     const internet = net.spawn(
       net.internet,
       process.execPath,
-      ['--import', 'tsx', 'test/integration/lab-netns-internet.ts', JSON.stringify(internetConfig)],
+      ['--import', 'tsx', 'test/support/lab-netns-internet.ts', JSON.stringify(internetConfig)],
       { cwd: process.cwd() },
     );
     await waitForLine(internet, /^ready$/, 20_000);
@@ -122,7 +122,7 @@ test(
     const device = await net.spawn(
       net.device,
       process.execPath,
-      ['--import', 'tsx', 'test/integration/lab-netns-device.ts', JSON.stringify(deviceConfig)],
+      ['--import', 'tsx', 'test/support/lab-netns-device.ts', JSON.stringify(deviceConfig)],
       { cwd: process.cwd() },
     );
     assert.equal(device.exitCode, 0, String(device.stderr));

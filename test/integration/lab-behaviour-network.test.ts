@@ -7,7 +7,7 @@ import * as mockttp from 'mockttp';
 import { labImageSchema, type LabImage } from '../../src/android/lab-image.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBehaviours } from '../../src/lab/behaviour/index.ts';
-import { deviceHost, ofType, startDnsServer } from './lab-behaviour-test-network.ts';
+import { deviceHost, ofType, startDnsServer } from '../support/lab-behaviour-test-network.ts';
 
 interface Seen {
   method: string;

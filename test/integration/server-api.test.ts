@@ -8,7 +8,7 @@ import { openAnalysisQueue, type QueueHandle } from '../../src/queue/analysis-qu
 import { followRun } from '../../src/queue/follow.ts';
 import { STAGES } from '../../src/queue/names.ts';
 import { buildReport } from '../../src/report/build.ts';
-import { BIGDATA, flow, input, leak, T0 } from '../unit/report-fixtures.ts';
+import { BIGDATA, flow, input, leak, T0 } from '../support/report-fixtures.ts';
 import { runDirFor } from '../../src/run/run-dir.ts';
 import type { ServerHandle } from '../../src/server/index.ts';
 import type { PipelineEnv } from '../support/pipeline-env.ts';

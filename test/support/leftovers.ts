@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { access, readdir, readFile, stat } from 'node:fs/promises';
+import { access, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startTimeOf } from '../../src/capture/cage/owner.ts';
@@ -223,4 +223,21 @@ export async function ownerPidIn(path: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The pids of running redis-servers whose data directory lies under `root` (zombies excluded).
+ * Redis rewrites its command line to `redis-server 127.0.0.1:<port>` and works in its `--dir`,
+ * so the directory is read from its cwd.
+ */
+export async function redisServersUnder(root: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(join('/proc', entry, 'cmdline'), 'utf8').catch(() => '');
+    if (!cmdline.startsWith('redis-server')) continue;
+    const dir = await readlink(join('/proc', entry, 'cwd')).catch(() => '');
+    if (dir === root || dir.startsWith(`${root}/`)) found.push(Number(entry));
+  }
+  return found.sort((a, b) => a - b);
 }

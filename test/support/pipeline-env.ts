@@ -31,6 +31,11 @@ export async function startPipelineEnv(): Promise<PipelineEnv> {
     ANDROID_ADB_SERVER_PORT: String(adbServerPort),
     HOME: join(root, 'home'),
     CANARYTRAP_LOG_LEVEL: 'silent',
+    // The suite's shared build cache of lab images (scripts/run-tests.mjs), so each image is built
+    // once per suite run rather than once per test file.
+    ...(process.env['CANARYTRAP_LAB_IMAGE_CACHE']
+      ? { CANARYTRAP_LAB_IMAGE_CACHE: process.env['CANARYTRAP_LAB_IMAGE_CACHE'] }
+      : {}),
   };
   await mkdir(env['HOME'] ?? root, { recursive: true });
   const config = loadConfig(env, root);

@@ -7,13 +7,13 @@ import {
   builtBundles,
   loadAgent,
   stack,
-} from './instrument-agents-harness.ts';
+} from '../support/instrument-agents-harness.ts';
 import {
   defineObfuscatedOkHttp,
   obfuscatedRequest,
   sockaddrIn,
-} from './instrument-agents-support.ts';
-import { javaBytes, pointer } from './instrument-fake-frida.ts';
+} from '../support/instrument-agents-support.ts';
+import { javaBytes, pointer } from '../support/instrument-fake-frida.ts';
 
 const bundle = builtBundles();
 

@@ -9,9 +9,9 @@ import {
   builtBundles,
   loadAgent,
   stack,
-} from './instrument-agents-harness.ts';
-import { uri } from './instrument-agents-support.ts';
-import { javaBytes } from './instrument-fake-frida.ts';
+} from '../support/instrument-agents-harness.ts';
+import { uri } from '../support/instrument-agents-support.ts';
+import { javaBytes } from '../support/instrument-fake-frida.ts';
 
 const bundle = builtBundles();
 const identity = {

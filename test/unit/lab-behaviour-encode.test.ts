@@ -4,7 +4,7 @@ import { createDecipheriv, type DecipherGCM } from 'node:crypto';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { EncodeStep } from '../../src/android/lab-image.ts';
 import { encrypt, planCipher } from '../../src/lab/behaviour/ciphers.ts';
-import { FakeHost, smsPayload } from './lab-behaviour-fake-host.ts';
+import { FakeHost, smsPayload } from '../support/lab-behaviour-fake-host.ts';
 
 const AES_CASES: Array<{
   mode: 'ecb' | 'cbc' | 'ctr' | 'gcm';

@@ -4,7 +4,7 @@ import { isCanarytrapError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBehaviours, jobServiceName } from '../../src/lab/behaviour/index.ts';
 import { DATA_ITEMS } from '../../src/android/lab-image.ts';
-import { FakeHost, image, smsBehaviour } from './lab-behaviour-fake-host.ts';
+import { FakeHost, image, smsBehaviour } from '../support/lab-behaviour-fake-host.ts';
 
 test('the payload holds every collected item read from the device, then the extra constants', async () => {
   const host = new FakeHost();

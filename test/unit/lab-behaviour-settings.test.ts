@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../src/log.ts';
 import { startBehaviours } from '../../src/lab/behaviour/index.ts';
-import { FakeHost, image, smsBehaviour } from './lab-behaviour-fake-host.ts';
+import { FakeHost, image, smsBehaviour } from '../support/lab-behaviour-fake-host.ts';
 
 const CONSENT = { namespace: 'secure', key: 'xiaomi_experience_program', equals: '1' } as const;
 

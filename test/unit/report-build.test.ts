@@ -14,7 +14,7 @@ import {
   stages,
   SYSOPER,
   T0,
-} from './report-fixtures.ts';
+} from '../support/report-fixtures.ts';
 
 void test('summary counts leaks per kind, host, app and channel', () => {
   const report = buildReport(

@@ -17,7 +17,7 @@ import {
   leak,
   SYSOPER,
   T0,
-} from './report-fixtures.ts';
+} from '../support/report-fixtures.ts';
 
 const COMMAND_HOST = 'rebootv5.adsunflower.com';
 

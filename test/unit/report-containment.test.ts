@@ -6,7 +6,7 @@ import addFormats from 'ajv-formats';
 import { leakSummary } from '../../src/cli/render.ts';
 import { buildReport } from '../../src/report/build.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
-import { adupsLeaks, BIGDATA, flow, input, SYSOPER } from './report-fixtures.ts';
+import { adupsLeaks, BIGDATA, flow, input, SYSOPER } from '../support/report-fixtures.ts';
 
 const schema = JSON.parse(
   readFileSync(new URL('../../docs/report.schema.json', import.meta.url), 'utf8'),

@@ -19,7 +19,7 @@ import {
   opaqueFlow,
   SYSOPER,
   T0,
-} from './report-fixtures.ts';
+} from '../support/report-fixtures.ts';
 
 const base = (): Report =>
   buildReport(

@@ -18,7 +18,7 @@ import {
   stages,
   SYSOPER,
   T0,
-} from './report-fixtures.ts';
+} from '../support/report-fixtures.ts';
 
 function adupsPair(nextLineage = 'blu-r1-hd'): [Report, Report] {
   const base = buildReport(

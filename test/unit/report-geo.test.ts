@@ -6,7 +6,7 @@ import addFormats from 'ajv-formats';
 import { buildReport } from '../../src/report/build.ts';
 import { countryOf, isPublicAddress } from '../../src/report/geo.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
-import { BIGDATA, flow, input, leak, T0 } from './report-fixtures.ts';
+import { BIGDATA, flow, input, leak, T0 } from '../support/report-fixtures.ts';
 
 // Lookups only: these literals are looked up in the bundled database, never contacted.
 

@@ -3,7 +3,16 @@ import { test } from 'node:test';
 import type { CanaryKind } from '../../src/canary/types.ts';
 import { buildReport } from '../../src/report/build.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
-import { adupsLeaks, BIGDATA, flow, FOTA, input, leak, SYSOPER, T0 } from './report-fixtures.ts';
+import {
+  adupsLeaks,
+  BIGDATA,
+  flow,
+  FOTA,
+  input,
+  leak,
+  SYSOPER,
+  T0,
+} from '../support/report-fixtures.ts';
 
 /** Every element and attribute the renderer itself writes; anything else on the page was injected. */
 const OUR_TAGS = new Set([

@@ -19,7 +19,7 @@ import {
   stages,
   SYSOPER,
   T0,
-} from './report-fixtures.ts';
+} from '../support/report-fixtures.ts';
 
 /** The pinned adups run: the update check read, the big-data upload refused twice at the handshake. */
 function pinnedInput(): ReturnType<typeof input> {

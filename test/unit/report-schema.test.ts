@@ -14,7 +14,7 @@ import {
   leak,
   stages,
   SYSOPER,
-} from './report-fixtures.ts';
+} from '../support/report-fixtures.ts';
 
 const schemaPath = new URL('../../docs/report.schema.json', import.meta.url);
 

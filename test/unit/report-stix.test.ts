@@ -13,7 +13,7 @@ import {
   leak,
   SYSOPER,
   T0,
-} from './report-fixtures.ts';
+} from '../support/report-fixtures.ts';
 
 let stix: StixValidator;
 

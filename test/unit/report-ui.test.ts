@@ -9,7 +9,7 @@ import { renderDiffHtml } from '../../src/report/diff-html.ts';
 import { renderDiffText } from '../../src/report/diff-text.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
 import type { Report, UiReport } from '../../src/report/model.ts';
-import { input, leak, T0 } from './report-fixtures.ts';
+import { input, leak, T0 } from '../support/report-fixtures.ts';
 
 const ANALYTICS = 'sa.api.intl.miui.com';
 const BROWSER = 'com.android.browser';

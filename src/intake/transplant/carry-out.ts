@@ -22,6 +22,8 @@ export interface CarryOutOptions {
   catalogue: BaseCatalogue;
   /** Where lab bases are built and cached (`<dataRoot>/cache/lab-images`). */
   labBuildDir: string;
+  /** A build cache shared by data roots, if one is set (TransplantSettings.labSharedCache). */
+  labSharedCache?: string;
   logger?: Logger;
   /** Per outside tool run. Default 120 s. */
   timeoutMs?: number;
@@ -77,7 +79,7 @@ export async function carryOutTransplant(
       },
     );
   }
-  const base = await storeBase(candidate, store, options.labBuildDir, logger, timeoutMs);
+  const base = await storeBase(candidate, store, options, logger, timeoutMs);
   const id = transplantId(vendor.id, base.id, plan);
   const existing = await store.get(id);
   if (existing) {
@@ -138,13 +140,19 @@ export async function carryOutTransplant(
 async function storeBase(
   candidate: BaseCandidate,
   store: ImageStore,
-  labBuildDir: string,
+  lab: { labBuildDir: string; labSharedCache?: string },
   logger: Logger,
   timeoutMs: number,
 ): Promise<StoredImage> {
   const source =
     candidate.kind === 'lab'
-      ? (await buildLabImage(candidate.source, labBuildDir)).zipPath
+      ? (
+          await buildLabImage(
+            candidate.source,
+            lab.labBuildDir,
+            lab.labSharedCache ? { cacheDir: lab.labSharedCache } : {},
+          )
+        ).zipPath
       : candidate.source;
   return intakeImage(source, store, { logger, timeoutMs });
 }

@@ -24,10 +24,12 @@ export interface TransplantSettings {
   emulator: EmulatorHost | undefined;
   /** Where lab bases are built and cached. */
   labBuildDir: string;
+  /** A build cache shared by data roots (Config.labImageSharedCache), if one is set. */
+  labSharedCache?: string;
 }
 
 export async function transplantSettings(
-  config: Pick<Config, 'dataRoot' | 'baseImageDirs' | 'androidHome'>,
+  config: Pick<Config, 'dataRoot' | 'baseImageDirs' | 'androidHome' | 'labImageSharedCache'>,
   host: DeviceHost = realHost(),
 ): Promise<TransplantSettings> {
   return {
@@ -38,6 +40,7 @@ export async function transplantSettings(
     }),
     emulator: await detectEmulator(config.androidHome, host),
     labBuildDir: join(config.dataRoot, 'cache', 'lab-images'),
+    ...(config.labImageSharedCache ? { labSharedCache: config.labImageSharedCache } : {}),
   };
 }
 

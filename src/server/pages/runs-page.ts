@@ -1,3 +1,4 @@
+import { ANALYSIS_DEFAULTS } from '../../config.ts';
 import { markup } from '../../report/html-kit.ts';
 import type { RunSummary } from '../runs.ts';
 import { appPage, labSelect } from './layout.ts';
@@ -22,8 +23,8 @@ export function renderRunsPage(
 <label for="lab">Lab image</label>${labSelect(labs, 'lab')}
 <label for="file">or upload</label><input type="file" name="file" id="file">
 <details id="run-settings"><summary>Run settings</summary>
-<label for="advanceHours">device-clock hours to advance</label><input type="number" name="advanceHours" id="advanceHours" min="1" max="10000" placeholder="80">
-<label for="stepHours">largest jump (hours)</label><input type="number" name="stepHours" id="stepHours" min="1" max="10000" placeholder="6">
+<label for="advanceHours">device-clock hours to advance</label><input type="number" name="advanceHours" id="advanceHours" min="1" max="10000" placeholder="${String(ANALYSIS_DEFAULTS.advanceHours)}">
+<label for="stepHours">largest jump (hours)</label><input type="number" name="stepHours" id="stepHours" min="1" max="10000" placeholder="${String(ANALYSIS_DEFAULTS.stepHours)}">
 </details>
 <button type="submit" id="submit-run">Analyse</button>
 </form>
