@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,29 +16,7 @@ import { embeddedRedisPaths, type EmbeddedRedisRecord } from '../../src/queue/em
 import type { AnalysisJobData, AnalysisResult } from '../../src/queue/job-data.ts';
 import { eventually, findLabPhoneProcesses, redisServersUnder } from '../support/leftovers.ts';
 import { startPipelineEnv } from '../support/pipeline-env.ts';
-
-/** Resolves with what `stream` printed once a line matches `pattern`. */
-function lineOn(stream: Readable | null, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    if (!stream) {
-      reject(new Error('no stream to watch'));
-      return;
-    }
-    let seen = '';
-    const timer = setTimeout(() => {
-      stream.off('data', onData);
-      reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms: ${seen}`));
-    }, timeoutMs);
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (!pattern.test(seen)) return;
-      clearTimeout(timer);
-      stream.off('data', onData);
-      resolve(seen);
-    };
-    stream.on('data', onData);
-  });
-}
+import { lineOn } from '../support/process-output.ts';
 
 test(
   'with the embedded Redis, two runs queued before a worker is killed with SIGKILL both finish once the next worker starts, and watch follows them',

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -34,6 +33,7 @@ import {
   type LabPhoneProcess,
 } from '../support/leftovers.ts';
 import { startPipelineEnv } from '../support/pipeline-env.ts';
+import { lineOn } from '../support/process-output.ts';
 
 const LAB_DIR_PREFIXES = ['canarytrap-lab-phone-', 'lab-phone-'];
 
@@ -72,29 +72,6 @@ async function pollJob(
     assert.ok(Date.now() < deadline, `job ${runId} still at ${JSON.stringify(job.progress)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-/** Resolves once `stream` has printed a line matching `pattern`. */
-function lineOn(stream: Readable | null, pattern: RegExp, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!stream) {
-      reject(new Error('no stream to watch'));
-      return;
-    }
-    let seen = '';
-    const timer = setTimeout(() => {
-      stream.off('data', onData);
-      reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms: ${seen}`));
-    }, timeoutMs);
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (!pattern.test(seen)) return;
-      clearTimeout(timer);
-      stream.off('data', onData);
-      resolve();
-    };
-    stream.on('data', onData);
-  });
 }
 
 /** The cage indices whose record under the data root names `pid` as owner. */
