@@ -1,18 +1,29 @@
 import { Command, CommanderError } from 'commander';
-import { registerCancel } from './cancel.ts';
-import { registerCorrelate } from './correlate.ts';
-import { registerDemo } from './demo.ts';
-import { registerDiff } from './diff.ts';
-import { registerDoctor } from './doctor.ts';
-import { registerInspect } from './inspect.ts';
-import { registerLab } from './lab.ts';
 import { EXIT } from './exit-codes.ts';
-import { registerReport } from './report.ts';
-import { registerRerun } from './rerun.ts';
-import { registerServe } from './serve.ts';
-import { registerSubmit } from './submit.ts';
-import { registerWatch } from './watch.ts';
-import { registerWorker } from './worker.ts';
+
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, loaded only when it is needed: together they pull in the queue, the
+ * proxy, Appium's client and a browser driver, which cost seconds of start-up that `inspect` or
+ * `report` never use. The command named on the command line is loaded alone; help, a missing or an
+ * unknown command loads them all, so the listing and commander's suggestions stay complete.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  submit: async () => (await import('./submit.ts')).registerSubmit,
+  worker: async () => (await import('./worker.ts')).registerWorker,
+  watch: async () => (await import('./watch.ts')).registerWatch,
+  report: async () => (await import('./report.ts')).registerReport,
+  diff: async () => (await import('./diff.ts')).registerDiff,
+  rerun: async () => (await import('./rerun.ts')).registerRerun,
+  cancel: async () => (await import('./cancel.ts')).registerCancel,
+  serve: async () => (await import('./serve.ts')).registerServe,
+  demo: async () => (await import('./demo.ts')).registerDemo,
+  correlate: async () => (await import('./correlate.ts')).registerCorrelate,
+  lab: async () => (await import('./lab.ts')).registerLab,
+  inspect: async () => (await import('./inspect.ts')).registerInspect,
+  doctor: async () => (await import('./doctor.ts')).registerDoctor,
+};
 
 const program = new Command()
   .name('canarytrap')
@@ -23,19 +34,12 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-registerSubmit(program);
-registerWorker(program);
-registerWatch(program);
-registerReport(program);
-registerDiff(program);
-registerRerun(program);
-registerCancel(program);
-registerServe(program);
-registerDemo(program);
-registerCorrelate(program);
-registerLab(program);
-registerInspect(program);
-registerDoctor(program);
+const named = process.argv[2];
+const wanted =
+  named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+for (const register of await Promise.all(wanted.map((name) => COMMANDS[name]!()))) {
+  register(program);
+}
 
 try {
   await program.parseAsync(process.argv);
