@@ -15,6 +15,7 @@ import {
   writeBytes,
 } from '../fixtures/intake/container-writers.ts';
 import { makeExt4, makeZip } from '../fixtures/intake/inputs.ts';
+import { sharedLabBuild } from '../support/lab-build-cache.ts';
 
 /**
  * The adups-2016 lab image's ext4 system partition, wrapped in every container intake reads:
@@ -30,7 +31,11 @@ let plain: StoredImage;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'intake-containers-'));
   store = new ImageStore(join(work, 'data'));
-  const built = await buildLabImage('images/lab/adups-2016.json', join(work, 'out'));
+  const built = await buildLabImage(
+    'images/lab/adups-2016.json',
+    join(work, 'out'),
+    sharedLabBuild(),
+  );
   const names = (await execa('unzip', ['-Z1', built.zipPath], { timeout: 30_000 })).stdout.split(
     '\n',
   );

@@ -13,9 +13,12 @@ import {
   LAB_IMAGE_PATH_IN_SYSTEM,
   type LabImage,
 } from '../../src/android/lab-image.ts';
+import { sharedLabCache } from '../support/lab-build-cache.ts';
 
 const LAB_DIR = 'images/lab';
 let work: string;
+/** The suite's shared build cache when there is one, else a private one: the builder is the same. */
+const cacheDir = () => sharedLabCache ?? join(work, 'cache');
 let store: ImageStore;
 const labs = new Map<
   string,
@@ -32,7 +35,7 @@ before(async () => {
       const jsonBytes = await readFile(join(LAB_DIR, file));
       const json = labImageSchema.parse(JSON.parse(jsonBytes.toString('utf8')));
       const built = await buildLabImage(join(LAB_DIR, file), join(work, 'out'), {
-        cacheDir: join(work, 'cache'),
+        cacheDir: cacheDir(),
       });
       const stored = await intakeImage(built.zipPath, store);
       labs.set(json.name, { json, jsonBytes, built, stored });
@@ -211,7 +214,7 @@ test('the same image twice is stored once; a rebuild comes from the cache', asyn
   assert.equal(again.id, stored.id);
   assert.deepEqual(await store.list(), before);
   const rebuilt = await buildLabImage(join(LAB_DIR, 'adups-2016.json'), join(work, 'out2'), {
-    cacheDir: join(work, 'cache'),
+    cacheDir: cacheDir(),
   });
   assert.equal(rebuilt.cached, true);
   assert.equal(rebuilt.sha256, built.sha256);

@@ -15,6 +15,7 @@ import {
 import { readExt4File } from '../../src/android/ext4.ts';
 import { buildLabImage, type BaseCatalogue } from '../../src/image-build/index.ts';
 import { labImageSchema, LAB_IMAGE_PATH_IN_SYSTEM } from '../../src/android/lab-image.ts';
+import { sharedLabBuild, sharedLabCache } from '../support/lab-build-cache.ts';
 
 /**
  * A vendor image that cannot boot as it is (zeno-2019-erofs: erofs, arm64, no kernel) moved
@@ -38,11 +39,11 @@ before(async () => {
     dataRoot,
     baseImageDirs: [],
     androidHome: undefined,
-    labImageSharedCache: undefined,
+    labImageSharedCache: sharedLabCache,
   });
   bases = settings.bases;
   labBuildDir = settings.labBuildDir;
-  const built = await buildLabImage(VENDOR_JSON, join(work, 'out'));
+  const built = await buildLabImage(VENDOR_JSON, join(work, 'out'), sharedLabBuild());
   vendor = await intakeImage(built.zipPath, store, { bases });
 });
 
@@ -202,7 +203,7 @@ test('a vendor image of an API level without a base stays static-only and says w
       build: { ...json.build, sdk: 29, release: '10' },
     }),
   );
-  const built = await buildLabImage(path, join(work, 'out'));
+  const built = await buildLabImage(path, join(work, 'out'), sharedLabBuild());
   const stored = await intakeImage(built.zipPath, store, { bases });
   const plan = stored.inventory.runPlan;
   assert.equal(plan.mode, 'static-only');
@@ -301,7 +302,7 @@ test('a real vendor image moves onto an emulator system image of its API level',
 
 /** The system.img of a built lab image, as a file of its own. */
 async function systemImageOf(jsonPath: string): Promise<string> {
-  const built = await buildLabImage(jsonPath, join(work, 'out'));
+  const built = await buildLabImage(jsonPath, join(work, 'out'), sharedLabBuild());
   const entry = (await execa('unzip', ['-Z1', built.zipPath], { timeout: 30_000 })).stdout
     .split('\n')
     .find((n) => n.endsWith('system.img'));

@@ -21,6 +21,7 @@ import { InputError } from '../../errors.ts';
 import { LAB_IMAGE_PATH_IN_SYSTEM, labImageSchema } from '../../android/lab-image.ts';
 import { makeExt4 } from '../../android/ext4.ts';
 import { exists } from '../../host/fs.ts';
+import { withFileLock } from '../../host/file-lock.ts';
 import { sha256File } from '../../host/hashing.ts';
 import { buildApk } from './build-apk.ts';
 import { buildPropText, sourcePropertiesText } from './lab-props.ts';
@@ -98,32 +99,54 @@ export async function buildLabImage(
 
   const cachePath =
     options.cacheDir === undefined ? undefined : join(options.cacheDir, 'lab-images', fileName);
+  const reused = await reuseBuilt(zipPath, cachePath, image.name);
+  if (reused) return reused;
+  if (cachePath === undefined) return build();
+  // Builders sharing a cache (the files of one test run, the workers of one host) build each
+  // image once: the others wait for the first and copy its zip.
+  await mkdir(dirname(cachePath), { recursive: true });
+  return withFileLock(
+    `${cachePath}.lock`,
+    async () => (await reuseBuilt(zipPath, cachePath, image.name)) ?? build(),
+    { what: `the build of lab image ${image.name}`, timeoutMs: 10 * timeoutMs },
+  );
+
+  async function build(): Promise<BuiltLabImage> {
+    const work = await mkdtemp(join(outDir, `.build-${image.name}-`));
+    try {
+      const built = join(work, fileName);
+      await buildInto(
+        image,
+        jsonBytes,
+        cacerts,
+        key,
+        work,
+        built,
+        timeoutMs,
+        options.frameworkResPath,
+      );
+      await publish(built, zipPath);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    if (cachePath !== undefined && cachePath !== zipPath) await copyAtomically(zipPath, cachePath);
+    return { zipPath, sha256: await sha256File(zipPath), name: image.name, cached: false };
+  }
+}
+
+/** The zip already in `outDir`, else a copy of the cached one; undefined when neither exists. */
+async function reuseBuilt(
+  zipPath: string,
+  cachePath: string | undefined,
+  name: string,
+): Promise<BuiltLabImage | undefined> {
   for (const candidate of [zipPath, cachePath]) {
     if (candidate !== undefined && (await exists(candidate))) {
       if (candidate !== zipPath) await copyAtomically(candidate, zipPath);
-      return { zipPath, sha256: await sha256File(zipPath), name: image.name, cached: true };
+      return { zipPath, sha256: await sha256File(zipPath), name, cached: true };
     }
   }
-
-  const work = await mkdtemp(join(outDir, `.build-${image.name}-`));
-  try {
-    const built = join(work, fileName);
-    await buildInto(
-      image,
-      jsonBytes,
-      cacerts,
-      key,
-      work,
-      built,
-      timeoutMs,
-      options.frameworkResPath,
-    );
-    await publish(built, zipPath);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-  if (cachePath !== undefined && cachePath !== zipPath) await copyAtomically(zipPath, cachePath);
-  return { zipPath, sha256: await sha256File(zipPath), name: image.name, cached: false };
+  return undefined;
 }
 
 async function buildInto(
@@ -150,7 +173,7 @@ async function buildInto(
 
   const keysDir = join(work, 'keys');
   await mkdir(keysDir);
-  const keys = await generateSigningKeys(keysDir, timeoutMs);
+  const keys = await generateSigningKeys(keysDir);
   // Apps are built one after another: each step is a JVM or a short native tool, and two
   // cores are better spent on the other builds a test suite runs in parallel.
   for (const [index, app] of image.apps.entries()) {

@@ -1,11 +1,14 @@
+import { randomBytes, webcrypto } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runTool } from '../../android/tools.ts';
+import * as x509 from '@peculiar/x509';
 
-/** A PKCS#12 keystore holding one key, as apksigner takes it. */
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+/** A signing key as apksigner takes it (`--key`, `--cert`): a PKCS#8 DER key and its certificate. */
 export interface SigningKey {
-  keystorePath: string;
-  alias: string;
-  password: string;
+  keyPath: string;
+  certificatePath: string;
 }
 
 /**
@@ -18,53 +21,43 @@ export interface LabSigningKeys {
   vendor: SigningKey;
 }
 
-export async function generateSigningKeys(dir: string, timeoutMs: number): Promise<LabSigningKeys> {
+export async function generateSigningKeys(dir: string): Promise<LabSigningKeys> {
   const [platform, vendor] = await Promise.all([
-    generateKey(dir, 'platform', 'CN=Lab Platform, OU=Android, O=canarytrap lab', timeoutMs),
-    generateKey(dir, 'vendor', 'CN=Lab Vendor Apps, O=canarytrap lab', timeoutMs),
+    generateKey(dir, 'platform', 'CN=Lab Platform, OU=Android, O=canarytrap lab'),
+    generateKey(dir, 'vendor', 'CN=Lab Vendor Apps, O=canarytrap lab'),
   ]);
   return { platform, vendor };
 }
 
-/** One fresh key (P-256) in a PKCS#12 keystore under `dir`. */
-export async function generateKey(
-  dir: string,
-  alias: string,
-  dname: string,
-  timeoutMs: number,
-): Promise<SigningKey> {
-  // A throwaway key for synthetic firmware: the password only satisfies keytool.
+const SIGNING = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
+
+/**
+ * One fresh self-signed key under `dir`. Made in-process rather than with keytool: a JVM start
+ * per key cost more than the rest of a small image's build. P-256, because Android has verified
+ * ECDSA APK signatures since API 18, below every lab image.
+ */
+export async function generateKey(dir: string, alias: string, dname: string): Promise<SigningKey> {
+  const keys = await webcrypto.subtle.generateKey(SIGNING, true, ['sign', 'verify']);
+  const notBefore = new Date('2009-01-01T00:00:00Z');
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    // Positive, 16 bytes.
+    serialNumber: `01${randomBytes(15).toString('hex')}`,
+    name: dname,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 30 * YEAR_MS),
+    signingAlgorithm: SIGNING,
+    keys,
+  });
   const key: SigningKey = {
-    keystorePath: join(dir, `${alias}.p12`),
-    alias,
-    password: 'canarytrap-lab',
+    keyPath: join(dir, `${alias}.pk8`),
+    certificatePath: join(dir, `${alias}.x509.pem`),
   };
-  await runTool(
-    'keytool',
-    [
-      '-genkeypair',
-      '-keystore',
-      key.keystorePath,
-      '-storetype',
-      'PKCS12',
-      '-storepass',
-      key.password,
-      '-keypass',
-      key.password,
-      '-alias',
-      alias,
-      // P-256 rather than RSA: keytool makes it in a fraction of the time, and Android has
-      // verified ECDSA APK signatures since API 18, below every lab image.
-      '-keyalg',
-      'EC',
-      '-groupname',
-      'secp256r1',
-      '-validity',
-      '10000',
-      '-dname',
-      dname,
-    ],
-    { timeoutMs },
+  await writeFile(
+    key.keyPath,
+    Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+    { mode: 0o600 },
   );
+  await writeFile(key.certificatePath, certificate.toString('pem'));
   return key;
 }

@@ -109,7 +109,6 @@ export async function buildTransplant(build: TransplantBuild): Promise<string[]>
         await mkdirIn(scratch, 'key'),
         'transplant',
         'CN=canarytrap transplant, O=canarytrap',
-        timeoutMs,
       );
       await dropSharedUserId(
         join(tree, prefix, move.to.slice('/system/'.length)),

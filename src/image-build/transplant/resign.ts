@@ -71,18 +71,7 @@ export async function dropSharedUserId(
   });
   await runTool(
     'apksigner',
-    [
-      'sign',
-      '--ks',
-      key.keystorePath,
-      '--ks-pass',
-      `pass:${key.password}`,
-      '--ks-key-alias',
-      key.alias,
-      '--out',
-      apk,
-      unsigned,
-    ],
+    ['sign', '--key', key.keyPath, '--cert', key.certificatePath, '--out', apk, unsigned],
     { timeoutMs },
   );
   return true;
