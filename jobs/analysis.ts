@@ -16,6 +16,8 @@ import type { AppiumServer } from '../src/ui/index.ts';
 import { STAGES, type StageName } from '../src/queue/names.ts';
 import { writeJsonAtomic } from '../src/host/fs.ts';
 import { RUN_FILES, type RunRecord } from '../src/run/run-dir.ts';
+import { openRunAttempt } from '../src/run/attempts.ts';
+import { MAX_STALLED_COUNT } from '../src/queue/worker.ts';
 import { Teardown } from '../src/host/teardown.ts';
 import type { RunContext, StageDefinition } from './context.ts';
 import { bootStage } from './stages/boot.ts';
@@ -96,6 +98,7 @@ export async function processAnalysis(
     adb: new AdbClient({ adbPath: deps.config.adbPath, serverPort: deps.config.adbServerPort }),
     teardown: new Teardown(),
     startedAt: Date.now(),
+    attempt: attemptOf(job),
     logger: jobLogger,
     ...(signal ? { signal } : {}),
     ...(deps.appium ? { appium: deps.appium } : {}),
@@ -109,6 +112,7 @@ export async function processAnalysis(
   // A stage a cancel cut short still runs until its device is gone; it is awaited after teardown.
   let abandoned: Promise<unknown> | undefined;
   try {
+    if (context.attempt > 1) await announceRetry(context, job);
     for (const [index, stage] of PIPELINE.entries()) {
       throwIfCancelled(signal);
       // Every stage logs with jobId, stage and (once booted) the device bound.
@@ -205,9 +209,39 @@ async function writeRecord(
           },
         }
       : {}),
-    attempt: job.attemptsMade + 1,
+    attempt: context.attempt,
   };
   await writeJsonAtomic(join(context.runDir, RUN_FILES.record), record);
+}
+
+/**
+ * The attempt this is. BullMQ counts failed attempts (attemptsMade) apart from runs whose
+ * worker was lost (stalled); attemptsStarted counts both, and is what a user means by "attempt".
+ */
+function attemptOf(job: Job): number {
+  return Math.max(1, job.attemptsStarted, job.attemptsMade + 1);
+}
+
+/**
+ * A retried run first moves the evidence of the attempt before it aside (attempts/<n>/), then
+ * says what happened in the run's progress, which `watch` and the web page show.
+ */
+async function announceRetry(context: RunContext, job: Job): Promise<void> {
+  const { earlier } = await openRunAttempt(
+    context.config.dataRoot,
+    context.data.runId,
+    context.attempt,
+  );
+  const last = earlier.at(-1);
+  const why =
+    last === undefined || last.outcome === 'lost'
+      ? 'after the worker was lost'
+      : `after attempt ${last.attempt} ${last.outcome === 'failed' ? `failed: ${last.reason}` : 'was cancelled'}`;
+  // Failed attempts are bounded by the job's attempts, lost workers by the stalled count.
+  const most = (job.opts.attempts ?? 1) + MAX_STALLED_COUNT;
+  const message = `retrying (attempt ${context.attempt} of ${most}) ${why}`;
+  context.logger.warn({ attempt: context.attempt, earlier }, message);
+  await context.publish({ type: 'note', stage: 'intake', message, at: Date.now() });
 }
 
 /** Errors a retry cannot fix become UnrecoverableError, so BullMQ does not try again. */

@@ -14,7 +14,7 @@ import type { StageName } from '../src/queue/names.ts';
 import type { StageRecord } from '../src/report/model.ts';
 import type { Teardown } from '../src/host/teardown.ts';
 import type { AppiumServer } from '../src/ui/index.ts';
-import type { UiReport } from '../src/report/model.ts';
+import type { EarlierAttempt, UiReport } from '../src/report/model.ts';
 
 /** What the stages of one analysis share. Stages fill it in order; each reads what earlier ones left. */
 export interface RunContext {
@@ -24,6 +24,8 @@ export interface RunContext {
   readonly adb: AdbClient;
   readonly teardown: Teardown;
   readonly startedAt: number;
+  /** Which attempt of the run this is: 1, or more once a worker was lost or an attempt failed. */
+  readonly attempt: number;
   /** The worker host's Appium server, shared by its jobs; started on first use. Absent: one per run. */
   readonly appium?: AppiumServer;
   logger: Logger;
@@ -33,6 +35,8 @@ export interface RunContext {
   publish(progress: AnalysisProgress): Promise<void>;
   /** Set by intake, once the image is known good. */
   runDir?: string;
+  /** Set with runDir: the run's attempts before this one, whose evidence is kept apart. */
+  earlierAttempts?: EarlierAttempt[];
   image?: StoredImage;
   /** Set by intake when the device boots another image than the submitted one (a transplant). */
   bootImage?: StoredImage;

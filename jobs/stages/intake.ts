@@ -6,7 +6,8 @@ import {
   transplantSettings,
 } from '../../src/intake/index.ts';
 import { writeJsonAtomic } from '../../src/host/fs.ts';
-import { createRunDir, RUN_FILES } from '../../src/run/run-dir.ts';
+import { openRunAttempt } from '../../src/run/attempts.ts';
+import { RUN_FILES } from '../../src/run/run-dir.ts';
 import type { RunContext } from '../context.ts';
 
 /**
@@ -23,7 +24,9 @@ export async function intakeStage(context: RunContext): Promise<string> {
     ...(settings.emulator ? { emulator: settings.emulator } : {}),
   });
   context.image = image;
-  context.runDir = await createRunDir(context.config.dataRoot, context.data.runId);
+  const opened = await openRunAttempt(context.config.dataRoot, context.data.runId, context.attempt);
+  context.runDir = opened.dir;
+  context.earlierAttempts = opened.earlier;
   const model = image.metadata.model ? ` ${image.metadata.model}` : '';
   let note = `${image.reused ? 'already stored' : 'stored'} ${image.id.slice(0, 12)}${model}, ${image.inventory.apps.length} preinstalled apps`;
   if (image.inventory.runPlan.mode === 'transplant') {

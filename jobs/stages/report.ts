@@ -48,6 +48,8 @@ export function assembleReport(context: RunContext): Report {
       finishedAt: Date.now(),
       launcher: context.device?.launcher ?? 'lab-phone',
       ...(context.data.baselineRunId ? { baselineRunId: context.data.baselineRunId } : {}),
+      attempt: context.attempt,
+      ...(context.earlierAttempts?.length ? { earlierAttempts: context.earlierAttempts } : {}),
     },
     canaries,
     leaks: context.leaks,

@@ -23,6 +23,10 @@ export function progressLine(progress: AnalysisProgress): string {
 /** The leak summary that ends `watch`, `submit --wait` and the demo: one line per canary kind. */
 export function leakSummary(report: Report): string {
   const lines = [`Verdict: ${report.verdict.status} — ${report.verdict.summary}`];
+  for (const a of report.run.earlierAttempts ?? [])
+    lines.push(
+      `Attempt ${a.attempt} (not in this report): ${a.outcome} — ${a.reason}; ${a.flows} flows kept in ${a.dir}/`,
+    );
   if (report.containment?.status === 'verified') lines.push('Containment: verified');
   else if (report.containment?.status === 'uncontained')
     lines.push(`Containment: NONE — the device ran uncaged (${report.containment.reason})`);

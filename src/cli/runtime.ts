@@ -20,6 +20,8 @@ export function cliRuntime(options: { logFormat?: LogFormat } = {}): CliRuntime 
 const ENVIRONMENT_CODES = new Set([
   'redis-missing',
   'redis-not-configured',
+  'redis-url-invalid',
+  'redis-unreachable',
   'redis-start-failed',
   'redis-start-timeout',
   'adb-missing',

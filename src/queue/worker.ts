@@ -32,9 +32,12 @@ export interface WorkerHandle {
   close(): Promise<void>;
 }
 
+/** How often a job whose worker was lost is handed to another worker before it fails. */
+export const MAX_STALLED_COUNT = 1;
+
 /** A queue worker. One bad job fails that job only: the worker stays up. */
 export function startAnalysisWorker(options: WorkerOptions): WorkerHandle {
-  const connection = redisConnection(options.redisUrl);
+  const connection = redisConnection(options.redisUrl, options.logger);
   const prefix = options.config.queuePrefix;
   // BullMQ hands a processor an AbortSignal (and lets cancelJob abort it) only when the
   // processor declares a third parameter.
@@ -61,7 +64,7 @@ export function startAnalysisWorker(options: WorkerOptions): WorkerHandle {
     concurrency: options.concurrency,
     stalledInterval: options.stalledIntervalMs ?? options.config.stalledIntervalMs,
     lockDuration: options.stalledIntervalMs ?? options.config.stalledIntervalMs,
-    maxStalledCount: 1,
+    maxStalledCount: MAX_STALLED_COUNT,
   });
   worker.on('failed', (job, error) =>
     options.logger.warn({ jobId: job?.id, error: error.message }, 'job failed'),

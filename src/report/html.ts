@@ -66,8 +66,21 @@ ${fact('Image', image.name)}${fact('sha256', image.sha256)}${fact('Fingerprint',
 ${fact('Device', device)}${fact('Android', android)}${fact('Lineage', image.lineage)}\
 ${fact('Run', run.runId)}${fact('Job', run.jobId)}${fact('Baseline run', run.baselineRunId)}\
 ${fact('Launcher', run.launcher)}${fact('Started', formatTime(run.startedAt))}\
-${fact('Finished', formatTime(run.finishedAt))}${fact('Captured', captured)}</dl>
-</section>
+${fact('Finished', formatTime(run.finishedAt))}${fact('Captured', captured)}\
+${fact('Attempt', run.attempt !== undefined && run.attempt > 1 ? String(run.attempt) : undefined)}</dl>
+${earlierAttempts(report)}</section>
+`;
+}
+
+/** Attempts that did not finish the run: named, with where their evidence is kept. */
+function earlierAttempts(report: Report): SafeHtml {
+  const earlier = report.run.earlierAttempts ?? [];
+  if (earlier.length === 0) return markup``;
+  return markup`<div id="earlier-attempts">
+<h3>Earlier attempts (not in this report)</h3>
+<ul>
+${earlier.map((a) => markup`<li>attempt ${String(a.attempt)}: ${a.outcome} — ${a.reason}; ${plural(a.flows, 'flow')} kept in <code>${a.dir}/</code></li>\n`)}</ul>
+</div>
 `;
 }
 

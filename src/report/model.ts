@@ -42,6 +42,26 @@ export interface RunInfo {
   launcher: LauncherName;
   /** The run this one is a rerun of, so the two compare. */
   baselineRunId?: string;
+  /** Which attempt made this report (1 unless the run was retried). Absent in older reports. */
+  attempt?: number;
+  /** Attempts before this one, kept apart under `attempts/<n>/` of the run directory. */
+  earlierAttempts?: EarlierAttempt[];
+}
+
+/**
+ * An attempt of the run that did not finish it: its evidence is kept, never mixed into the
+ * report, the flows or the exports of the attempt that did.
+ */
+export interface EarlierAttempt {
+  attempt: number;
+  /** `lost`: its worker stopped mid-run (killed, crashed, lost its lock) and recorded no end. */
+  outcome: 'lost' | 'failed' | 'cancelled';
+  /** Why, in one sentence. */
+  reason: string;
+  /** Its evidence, relative to the run directory (`attempts/1`). */
+  dir: string;
+  /** Flows it captured before it ended. */
+  flows: number;
 }
 
 export type StageStatus = 'done' | 'failed' | 'skipped';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 
@@ -54,16 +54,6 @@ export async function readJsonFile<T>(path: string, what: string): Promise<T> {
   } catch (cause) {
     throw new InputError('file-unreadable', `${what} at ${path} is not valid JSON`, { cause });
   }
-}
-
-export async function createRunDir(dataRoot: string, runId: string): Promise<string> {
-  const dir = runDirFor(dataRoot, runId);
-  await mkdir(runsRoot(dataRoot), { recursive: true });
-  await mkdir(dir, { recursive: false }).catch(async (error: NodeJS.ErrnoException) => {
-    // A retried job finds its own directory from the first attempt: start it afresh.
-    if (error.code !== 'EEXIST') throw error;
-  });
-  return dir;
 }
 
 export interface RunRecord {

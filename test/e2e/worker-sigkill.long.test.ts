@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,7 +18,11 @@ import {
   type QueueHandle,
 } from '../../src/queue/analysis-queue.ts';
 import type { AnalysisJobData, AnalysisResult } from '../../src/queue/job-data.ts';
-import { newRunId } from '../../src/run/run-dir.ts';
+import { newRunId, RUN_FILES, runDirFor, type RunRecord } from '../../src/run/run-dir.ts';
+import { readRunReport } from '../../src/run/run-report.ts';
+import { readFlows } from '../../src/capture/flows-file.ts';
+import type { Har } from 'har-format';
+import { flowsToHar } from '../../src/capture/har.ts';
 import {
   cagePartsAt,
   cagePartsRemaining,
@@ -144,11 +148,12 @@ test(
       options: { stepHours: 24 },
     });
 
-    await pollJob(queue, runId, 60_000, (job) => {
+    // Killed once the first attempt has captured flows, so the retry has evidence to keep apart.
+    const runDir = runDirFor(world.config.dataRoot, runId);
+    await pollJob(queue, runId, 60_000, async (job) => {
       if (first.exitCode !== null) assert.fail(`the first worker exited with ${first.exitCode}`);
-      if (job.finishedOn) assert.fail(`the run ended before plant: ${job.failedReason ?? ''}`);
-      const stage = stageOf(job.progress);
-      return stage === 'plant' || stage === 'exercise';
+      if (job.finishedOn) assert.fail(`the run ended before exercise: ${job.failedReason ?? ''}`);
+      return stageOf(job.progress) === 'exercise' && (await flowLines(runDir)).length > 0;
     });
     const [orphan, ...others] = await ourPhones(privateTmp);
     assert.ok(orphan, 'the first worker runs no lab phone during plant');
@@ -190,6 +195,15 @@ test(
     const killedAt = Date.now();
     const killed = await first;
     assert.equal(killed.signal, 'SIGKILL');
+    const killedFlows = await flowLines(runDir);
+    // A user following the run from here on sees the retry.
+    const watcher = execa(process.execPath, ['bin/canarytrap.js', 'watch', runId], {
+      env,
+      stdin: 'ignore',
+      reject: false,
+      timeout: 120_000,
+    });
+    workers.push(watcher);
 
     // The phone sees its stdin pipe close, stops and cleans up on its own.
     assert.ok(
@@ -261,8 +275,55 @@ test(
       );
     }
 
+    // The retried run is a clean run: its flows, HAR and report agree, the killed attempt apart.
+    const record = JSON.parse(await readFile(join(runDir, RUN_FILES.record), 'utf8')) as RunRecord;
+    assert.equal(record.status, 'done');
+    assert.equal(record.attempt, 2, 'run.json names the attempt that finished');
+    const flows = await readFlows(join(runDir, RUN_FILES.flows));
+    const report = await readRunReport(world.config.dataRoot, runId);
+    assert.equal(report.summary.totals.flows, flows.length, 'the report counts the flows file');
+    const killedIds = new Set(killedFlows.map((line) => (JSON.parse(line) as { id: string }).id));
+    assert.deepEqual(
+      flows.filter((f) => killedIds.has(f.id)).map((f) => f.id),
+      [],
+      'no flow of the killed attempt',
+    );
+    const har = JSON.parse(await readFile(join(runDir, RUN_FILES.har), 'utf8')) as Har;
+    assert.equal(har.log.entries.length, flowsToHar(flows).log.entries.length, 'flows.har');
+    assert.ok(har.log.entries.length > 0);
+    assert.equal(report.run.attempt, 2);
+    assert.deepEqual(report.run.earlierAttempts, [
+      {
+        attempt: 1,
+        outcome: 'lost',
+        reason: 'its worker stopped mid-run (killed or lost) and the run was handed to another',
+        dir: 'attempts/1',
+        flows: killedFlows.length,
+      },
+    ]);
+    const kept = join(runDir, 'attempts', '1');
+    assert.deepEqual(await flowLines(kept), killedFlows, 'the killed attempt is kept whole');
+    const html = await readFile(join(runDir, RUN_FILES.reportHtml), 'utf8');
+    assert.match(html, /Earlier attempts \(not in this report\)/);
+    assert.match(html, /attempt 1: lost — .*kept in <code>attempts\/1\/<\/code>/);
+
+    const watched = await watcher;
+    assert.equal(watched.exitCode, 0, String(watched.stderr));
+    assert.match(
+      String(watched.stdout),
+      /retrying \(attempt 2 of 3\) after the worker was lost/,
+      'watch says why the run started again',
+    );
+    assert.match(String(watched.stdout), /^Attempt 1 \(not in this report\): lost — /m);
+
     second.kill('SIGTERM');
     const stopped = await second;
     assert.equal(stopped.exitCode, 0, String(stopped.stderr));
   },
 );
+
+/** The lines of `dir`'s flows.jsonl as written, none when there is no file yet. */
+async function flowLines(dir: string): Promise<string[]> {
+  const text = await readFile(join(dir, RUN_FILES.flows), 'utf8').catch(() => '');
+  return text.split('\n').filter((line) => line.trim() !== '');
+}

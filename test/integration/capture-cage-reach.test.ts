@@ -481,10 +481,24 @@ describe(
       const flows = await until(
         'a flow for every connection the device tried',
         async () => {
-          const all = captureA.flows();
-          const found = expected.map((o) =>
-            all.find((f) => f.client?.ip === deviceIp && f.client.port === o.localPort),
-          );
+          // The kernel may give two connections to different destinations one local port, so
+          // a flow is the one from that port to where the connection went, if there is one
+          // (the bytes checked below tell two such flows apart), else any flow from that port.
+          const unused = captureA
+            .flows()
+            .filter(
+              (f) =>
+                f.client?.ip === deviceIp && expected.some((o) => o.localPort === f.client?.port),
+            );
+          const found = expected.map((o) => {
+            const fromPort = unused.filter((f) => f.client?.port === o.localPort);
+            const flow =
+              fromPort.find(
+                (f) => f.destination.ip === o.step.host && f.destination.port === o.step.port,
+              ) ?? fromPort[0];
+            if (flow) unused.splice(unused.indexOf(flow), 1);
+            return flow;
+          });
           return found.every((f) => f !== undefined) ? found : undefined;
         },
         10_000,
