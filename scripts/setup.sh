@@ -16,7 +16,7 @@ want aapt aapt
 want aapt2 aapt
 want apksigner apksigner
 want smali smali
-want keytool openjdk-17-jre-headless
+want java openjdk-17-jre-headless
 want zip zip
 want mkfs.erofs erofs-utils
 [ -f /usr/share/android-framework-res/framework-res.apk ] || need_debs+=(android-framework-res)

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from './errors.ts';
@@ -155,7 +155,11 @@ export function consoleAuthTokenPath(env: Env = process.env): string {
   return resolve(env['HOME'] ?? homedir(), '.emulator_console_auth_token');
 }
 
-/** Where the worker records the cages it made (their owner), so a later worker can sweep them. */
+/**
+ * Where the worker records the cages it made (their owner), so a later worker can sweep them.
+ * Per host name: cages, their owners' pids and their namespaces belong to one host (or one
+ * container), and workers of several hosts may share a data root.
+ */
 export function cageStateDir(config: Pick<Config, 'dataRoot'>): string {
-  return join(config.dataRoot, 'cages');
+  return join(config.dataRoot, 'cages', hostname());
 }

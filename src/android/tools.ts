@@ -15,7 +15,6 @@ export const TOOL_PACKAGES = {
   aapt2: 'aapt',
   apksigner: 'apksigner',
   smali: 'smali',
-  keytool: 'openjdk-17-jre-headless',
   zip: 'zip',
   xz: 'xz-utils',
   bzip2: 'bzip2',
@@ -23,7 +22,7 @@ export const TOOL_PACKAGES = {
 export type ToolName = keyof typeof TOOL_PACKAGES;
 
 /** Tools that are Java programs: each run is a fresh JVM that lives for well under a second. */
-const JVM_TOOLS: ReadonlySet<ToolName> = new Set(['apksigner', 'smali', 'keytool']);
+const JVM_TOOLS: ReadonlySet<ToolName> = new Set(['apksigner', 'smali']);
 /**
  * C1 only and the serial collector: a JVM that exits in a second never benefits from C2 or a
  * parallel GC, and starting them costs more than they save (measured: about a third off).

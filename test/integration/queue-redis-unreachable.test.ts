@@ -45,7 +45,7 @@ function cli(url: string, args: string[]) {
   const started = Date.now();
   return execa('node', ['bin/canarytrap.js', ...args], {
     env: {
-      CANARYTRAP_DATA_ROOT: join(work, 'data'),
+      CANARYTRAP_DATA: join(work, 'data'),
       CANARYTRAP_REDIS_URL: url,
       CANARYTRAP_LOG_LEVEL: 'info',
       ...(process.env['CANARYTRAP_LAB_IMAGE_CACHE']
