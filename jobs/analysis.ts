@@ -215,11 +215,12 @@ async function writeRecord(
 }
 
 /**
- * The attempt this is. BullMQ counts failed attempts (attemptsMade) apart from runs whose
- * worker was lost (stalled); attemptsStarted counts both, and is what a user means by "attempt".
+ * The attempt this is: one more than the attempts that failed (attemptsMade) and those whose
+ * worker was lost (stalledCounter). Not attemptsStarted, which also counts a job put back to wait
+ * without having run.
  */
 function attemptOf(job: Job): number {
-  return Math.max(1, job.attemptsStarted, job.attemptsMade + 1);
+  return job.attemptsMade + job.stalledCounter + 1;
 }
 
 /**
