@@ -17,6 +17,7 @@ import { STAGES, type StageName } from '../src/queue/names.ts';
 import { writeJsonAtomic } from '../src/host/fs.ts';
 import { RUN_FILES, type RunRecord } from '../src/run/run-dir.ts';
 import { openRunAttempt } from '../src/run/attempts.ts';
+import { removeUploadOf } from '../src/run/uploads.ts';
 import { MAX_STALLED_COUNT } from '../src/queue/worker.ts';
 import { Teardown } from '../src/host/teardown.ts';
 import type { RunContext, StageDefinition } from './context.ts';
@@ -153,6 +154,7 @@ export async function processAnalysis(
       if (context.runDir) await writeRecord(context, job, 'running');
     }
     await writeRecord(context, job, 'done');
+    await forgetUpload(context);
     return {
       runId: job.data.runId,
       runDir: context.runDir ?? '',
@@ -168,7 +170,9 @@ export async function processAnalysis(
       await writeRecord(context, job, cancelled ? 'cancelled' : 'failed', error).catch(
         (writeError: unknown) => context.logger.warn({ err: writeError }, 'run record not written'),
       );
-    throw toQueueError(error);
+    const queueError = toQueueError(error);
+    if (queueError instanceof UnrecoverableError || isLastAttempt(job)) await forgetUpload(context);
+    throw queueError;
   } finally {
     const failures = await context.teardown.run();
     if (failures.length > 0) context.logger.warn({ failures }, 'teardown steps failed');
@@ -184,6 +188,18 @@ export async function processAnalysis(
         .catch((e: unknown) => context.logger.warn({ err: e }, 'network'));
     }
   }
+}
+
+/** Whether BullMQ will not try this run again after it fails (attempts spent). */
+function isLastAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+/** An uploaded image is removed once its run is over; the image store keeps what it needs. */
+async function forgetUpload(context: RunContext): Promise<void> {
+  await removeUploadOf(context.config, context.data.imagePath).catch((error: unknown) =>
+    context.logger.warn({ err: error }, 'upload not removed'),
+  );
 }
 
 async function writeRecord(

@@ -22,6 +22,17 @@ export function isLauncherName(value: string): value is LauncherName {
   return (LAUNCHER_NAMES as readonly string[]).includes(value);
 }
 
+/** pino's levels, most to least severe, and `silent`: what `CANARYTRAP_LOG_LEVEL` takes. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/** The smallest upload limit: below it no image fits, and a fraction of a byte rounds to 0. */
+export const UPLOAD_LIMIT_MIN_MB = 1;
+
 /**
  * The one place environment variables are read. Everything else receives typed options.
  */
@@ -49,15 +60,15 @@ export interface Config {
   baseImageDirs: string[];
   /** Which device to boot images on. `CANARYTRAP_LAUNCHER`: one of LAUNCHER_NAMES, or `auto` (default). */
   launcher: LauncherName | 'auto';
-  /** pino level. `CANARYTRAP_LOG_LEVEL`, default `warn`. */
-  logLevel: string;
+  /** pino level. `CANARYTRAP_LOG_LEVEL`: one of LOG_LEVELS, default `warn` (also when empty). */
+  logLevel: LogLevel;
   /** The emulator console auth token file: `$HOME/.emulator_console_auth_token`, as the emulator and adb use it. */
   consoleAuthTokenPath: string;
   /** Token of the HTTP API (`canarytrap serve`). `CANARYTRAP_API_TOKEN`; unset: generated on first start and kept at `<dataRoot>/api-token`. */
   apiToken: string | undefined;
   /** Directories the HTTP API may read images from by path. `CANARYTRAP_ALLOWED_ROOTS` (path-delimiter separated), default the data root and the bundled lab images. */
   allowedRoots: string[];
-  /** Largest image the HTTP API accepts as an upload, bytes. `CANARYTRAP_UPLOAD_LIMIT_MB`, default 4096 MB. */
+  /** Largest image the HTTP API accepts as an upload, bytes. `CANARYTRAP_UPLOAD_LIMIT_MB`, default 4096 MB, at least 1 MB. */
   uploadLimitBytes: number;
   /** Appium's home, holding the UiAutomator2 driver (installed by `bash scripts/setup.sh`). `CANARYTRAP_APPIUM_HOME`, default `<repo>/.appium`. */
   appiumHome: string;
@@ -97,12 +108,21 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     );
   }
   const uploadLimitMb = Number(env['CANARYTRAP_UPLOAD_LIMIT_MB'] ?? 4096);
-  if (!Number.isFinite(uploadLimitMb) || uploadLimitMb <= 0) {
+  if (!Number.isFinite(uploadLimitMb) || uploadLimitMb < UPLOAD_LIMIT_MIN_MB) {
     throw new InputError(
       'config-invalid',
       `CANARYTRAP_UPLOAD_LIMIT_MB is "${env['CANARYTRAP_UPLOAD_LIMIT_MB']}"`,
-      { hint: 'set it to a positive number of megabytes' },
+      {
+        hint: `set it to a number of megabytes, ${UPLOAD_LIMIT_MIN_MB} or more; the default is 4096`,
+      },
     );
+  }
+  // Empty counts as unset, so `CANARYTRAP_LOG_LEVEL= canarytrap …` means the default.
+  const logLevel = env['CANARYTRAP_LOG_LEVEL'] || 'warn';
+  if (!isLogLevel(logLevel)) {
+    throw new InputError('config-invalid', `CANARYTRAP_LOG_LEVEL is "${logLevel}"`, {
+      hint: `set it to one of ${LOG_LEVELS.join(', ')}`,
+    });
   }
   const stalledIntervalMs = Number(env['CANARYTRAP_STALLED_INTERVAL_MS'] ?? 15_000);
   if (!Number.isInteger(stalledIntervalMs) || stalledIntervalMs < 1_000) {
@@ -127,7 +147,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       .filter((d) => d.length > 0)
       .map((d) => resolve(cwd, d)),
     launcher,
-    logLevel: env['CANARYTRAP_LOG_LEVEL'] ?? 'warn',
+    logLevel,
     consoleAuthTokenPath: consoleAuthTokenPath(env),
     apiToken: env['CANARYTRAP_API_TOKEN'] || undefined,
     allowedRoots: roots

@@ -1,5 +1,6 @@
 import { destination, pino, type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
+import { terminalSafe } from './terminal-text.ts';
 
 export type { Logger };
 
@@ -35,9 +36,12 @@ export function createLogger(level = 'warn', format: LogFormat = defaultLogForma
   return pino(options, stream);
 }
 
+/** pino-pretty cleans the message line itself, but prints what a prettifier returns as it is. */
 function errorMessage(value: unknown): string {
   const message = (value as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' ? message : JSON.stringify(value);
+  return terminalSafe(
+    typeof message === 'string' ? message : (JSON.stringify(value) ?? String(value)),
+  );
 }
 
 /** A logger that drops everything: for library use and tests that do not look at logs. */

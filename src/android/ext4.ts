@@ -112,10 +112,44 @@ export interface Ext4Entry {
   size: number;
 }
 
-/** A path debugfs can take inside double quotes; anything stranger is skipped by callers. */
+/**
+ * Whether debugfs can be handed a path as text: absolute, with no line break (a request ends at
+ * one) and no NUL. Quotes, backslashes and escape characters are fine once quoted
+ * (debugfsQuoted). A path with a line break is still read, by inode (ext4PathSpec): firmware
+ * names files as it likes, and an app must not vanish from the inventory for it.
+ */
 export function isSafeFsPath(path: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  return path.startsWith('/') && !/["\\\u0000-\u001f\u007f]/.test(path);
+  return path.startsWith('/') && !/[\n\r\0]/.test(path);
+}
+
+/** A path as one debugfs argument: in double quotes, a quote inside written twice. */
+export function debugfsQuoted(path: string): string {
+  return `"${path.replaceAll('"', '""')}"`;
+}
+
+/** ext4's root directory is always inode 2. */
+const ROOT_INODE = 2;
+
+/**
+ * How to name `path` to debugfs: quoted text when it can be said on one line, otherwise its
+ * inode (`<n>`), found by walking down from the root one listing at a time. Undefined when the
+ * path does not exist or cannot be named at all (a NUL, a relative path).
+ */
+async function ext4PathSpec(
+  image: string,
+  path: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  if (isSafeFsPath(path)) return debugfsQuoted(path);
+  if (!path.startsWith('/') || path.includes('\0')) return undefined;
+  let spec = `<${ROOT_INODE}>`;
+  for (const name of path.split('/').filter((part) => part !== '')) {
+    const entries = await listBySpec(image, spec, timeoutMs);
+    const entry = entries?.find((e) => e.name === name);
+    if (!entry) return undefined;
+    spec = `<${entry.inode}>`;
+  }
+  return spec;
 }
 
 /** debugfs `ls -p`: undefined when the directory does not exist. */
@@ -124,21 +158,30 @@ export async function listExt4Dir(
   dir: string,
   timeoutMs: number,
 ): Promise<Ext4Entry[] | undefined> {
-  if (!isSafeFsPath(dir)) return undefined;
-  const result = await runTool('debugfs', ['-R', `ls -p "${dir}"`, image], { timeoutMs });
+  const spec = await ext4PathSpec(image, dir, timeoutMs);
+  if (!spec) return undefined;
+  const entries = await listBySpec(image, spec, timeoutMs);
+  return entries?.map(({ name, kind, size }) => ({ name, kind, size }));
+}
+
+async function listBySpec(
+  image: string,
+  spec: string,
+  timeoutMs: number,
+): Promise<Array<Ext4Entry & { inode: number }> | undefined> {
+  const result = await runTool('debugfs', ['-R', `ls -p ${spec}`, image], { timeoutMs });
   assertOpened(result.stderr, image);
   if (/File not found|not a directory/i.test(result.stderr)) return undefined;
-  const entries: Ext4Entry[] = [];
-  for (const line of result.stdout.split('\n')) {
-    // /inode/mode/uid/gid/name/size/
-    const match = /^\/(\d+)\/(\d+)\/\d+\/\d+\/(.*)\/(\d*)\/$/.exec(line);
-    if (!match) continue;
-    const [, , mode = '', name = '', size = ''] = match;
+  const entries: Array<Ext4Entry & { inode: number }> = [];
+  // /inode/mode/uid/gid/name/size/, one per line, but a name may hold a line break itself (never
+  // a slash), so entries are matched across lines rather than split at them.
+  for (const match of result.stdout.matchAll(/^\/(\d+)\/(\d+)\/\d+\/\d+\/([^/]*)\/(\d*)\/$/gm)) {
+    const [, inode = '', mode = '', name = '', size = ''] = match;
     if (name === '.' || name === '..') continue;
     const type = mode.padStart(6, '0').slice(0, 2);
     const kind =
       type === '04' ? 'dir' : type === '10' ? 'file' : type === '12' ? 'symlink' : 'other';
-    entries.push({ name, kind, size: Number(size || 0) });
+    entries.push({ name, kind, size: Number(size || 0), inode: Number(inode) });
   }
   return entries;
 }
@@ -149,24 +192,30 @@ export async function readExt4File(
   path: string,
   options: { timeoutMs: number; maxBytes: number },
 ): Promise<Buffer | undefined> {
-  if (!isSafeFsPath(path)) return undefined;
-  const result = await runToolBytes('debugfs', ['-R', `cat "${path}"`, image], options);
+  const spec = await ext4PathSpec(image, path, options.timeoutMs);
+  if (!spec) return undefined;
+  const result = await runToolBytes('debugfs', ['-R', `cat ${spec}`, image], options);
   assertOpened(result.stderr, image);
   if (/File not found|is a directory/i.test(result.stderr)) return undefined;
   return result.stdout;
 }
 
-/** Dumps many files in one debugfs run (one JVM-free process, however many APKs). */
+/** Dumps many files in one debugfs run (one process, however many APKs). */
 export async function dumpExt4Files(
   image: string,
   files: ReadonlyArray<{ from: string; to: string }>,
   scratchDir: string,
   timeoutMs: number,
 ): Promise<void> {
-  const safe = files.filter((f) => isSafeFsPath(f.from));
-  if (safe.length === 0) return;
+  const commands: string[] = [];
+  for (const file of files) {
+    // The targets are our own scratch paths; the sources are the image's names, any of them.
+    const from = await ext4PathSpec(image, file.from, timeoutMs);
+    if (from && isSafeFsPath(file.to)) commands.push(`dump ${from} ${debugfsQuoted(file.to)}\n`);
+  }
+  if (commands.length === 0) return;
   const script = join(scratchDir, 'debugfs-dump.cmd');
-  await writeFile(script, safe.map((f) => `dump "${f.from}" "${f.to}"\n`).join(''));
+  await writeFile(script, commands.join(''));
   const result = await runTool('debugfs', ['-f', script, image], { timeoutMs });
   assertOpened(result.stderr, image);
 }
@@ -179,10 +228,12 @@ export async function rdumpExt4(
 ): Promise<void> {
   if (!isSafeFsPath(targetDir)) {
     throw new CanarytrapError('path-unsafe', `cannot hand ${targetDir} to debugfs`, {
-      hint: 'use a data root whose path has no quotes, backslashes or control characters',
+      hint: 'use a data root whose path has no line breaks',
     });
   }
-  const result = await runTool('debugfs', ['-R', `rdump / "${targetDir}"`, image], { timeoutMs });
+  const result = await runTool('debugfs', ['-R', `rdump / ${debugfsQuoted(targetDir)}`, image], {
+    timeoutMs,
+  });
   assertOpened(result.stderr, image);
 }
 

@@ -248,7 +248,16 @@ export type LabUi = z.infer<typeof uiSchema>;
 
 export const labAppSchema = z.object({
   package: z.string().regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/, 'a Java package name'),
-  label: z.string(),
+  /** Shown by the launcher; XML (the manifest it is built into) takes no control characters. */
+  label: z
+    .string()
+    .min(1)
+    .max(200)
+    // eslint-disable-next-line no-control-regex
+    .refine((label) => !/[\u0000-\u001f\u007f-\u009f]/.test(label), {
+      message:
+        'the label holds control characters (an Android manifest cannot carry them); write it as plain text',
+    }),
   versionName: z.string(),
   versionCode: z.number().int().nonnegative(),
   /** Where the APK lives in the system image, e.g. /system/priv-app/FotaProvider/FotaProvider.apk. */

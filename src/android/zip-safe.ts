@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { InputError } from '../errors.ts';
+import { openZipFile } from './zip-file-reader.ts';
 
 /**
  * Zip archives from users, read without trusting them: every entry name and size is checked
@@ -59,7 +60,7 @@ export async function openZipChecked(
 ): Promise<OpenedZip> {
   let zip: ZipFile;
   try {
-    zip = await yauzl.openPromise(path, {
+    zip = await openZipFile(path, {
       lazyEntries: true,
       autoClose: false,
       decodeStrings: false,

@@ -4,7 +4,9 @@ import { openAnalysisQueue } from '../queue/analysis-queue.ts';
 import { cancelRun, isCancelReason } from '../queue/cancel.ts';
 import { requireRedis } from '../queue/connection.ts';
 import { followRun } from '../queue/follow.ts';
+import { terminalSafe } from '../terminal-text.ts';
 import { EXIT } from './exit-codes.ts';
+import { timeoutFlagMs } from './flags.ts';
 import { assertRunId } from './image-argument.ts';
 import { action, cliRuntime } from './runtime.ts';
 
@@ -19,12 +21,13 @@ export function registerCancel(program: Command): void {
     .option('--timeout <seconds>', 'with --wait, give up after this many seconds', '60')
     .addHelpText(
       'after',
-      '\nExit codes: 0 cancelled (or asked to stop), 3 unknown or already finished run, 4 the run finished before it could be stopped, 5 no Redis/worker.',
+      '\nExit codes: 0 cancelled (or asked to stop), 2 bad --timeout, 3 unknown or already finished run, 4 the run finished before it could be stopped, 5 no Redis/worker.',
     )
     .action(
       action(async (run: string, flags: { wait?: boolean; timeout: string }) => {
         const { config } = cliRuntime();
         const runId = assertRunId(run);
+        const timeoutMs = timeoutFlagMs(flags.timeout);
         const redisUrl = await requireRedis(config);
         const queue = openAnalysisQueue(redisUrl, config.queuePrefix);
         let outcome: Awaited<ReturnType<typeof cancelRun>>;
@@ -48,16 +51,15 @@ export function registerCancel(program: Command): void {
         }
         process.stdout.write(`run ${runId} is running: its worker was asked to stop it\n`);
         if (!flags.wait) return EXIT.ok;
-        const seconds = Number(flags.timeout);
         const ended = await followRun({
           redisUrl,
           prefix: config.queuePrefix,
           runId,
           onProgress: () => undefined,
-          timeoutMs: (Number.isFinite(seconds) && seconds > 0 ? seconds : 60) * 1000,
+          timeoutMs,
         });
         if (ended.status === 'failed' && isCancelReason(ended.reason)) {
-          process.stdout.write(`run ${runId} stopped: ${ended.reason}\n`);
+          process.stdout.write(`run ${runId} stopped: ${terminalSafe(ended.reason)}\n`);
           return EXIT.ok;
         }
         process.stderr.write(

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
 import { correlateFiles } from '../correlate/index.ts';
 import { InputError } from '../errors.ts';
+import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
+import { assertOutputPath, writeOutputFile } from './output.ts';
 import { leakLine } from './render.ts';
 import { action } from './runtime.ts';
 
@@ -37,7 +38,10 @@ export function registerCorrelate(program: Command): void {
     .option('--baseline-pcap <file>', 'baseline capture (repeatable)', collect, [])
     .option('--baseline-har <file>', 'baseline HAR (repeatable)', collect, [])
     .option('--json <out.json>', 'write the leaks and warnings as JSON')
-    .addHelpText('after', '\nExit codes: 0 done (leaks or not), 3 unreadable input.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done (leaks or not), 3 unreadable input or a --json path that cannot be written.',
+    )
     .action(
       action(async (flags: CorrelateFlags) => {
         if (flags.pcap.length + flags.har.length + flags.events.length === 0) {
@@ -45,6 +49,8 @@ export function registerCorrelate(program: Command): void {
             hint: 'give at least one --pcap, --har or --events file',
           });
         }
+        // Before the work: a search of large captures should not end in a path that cannot be written.
+        if (flags.json) await assertOutputPath(flags.json, '--json');
         const result = await correlateFiles({
           canariesPath: flags.canaries,
           pcap: flags.pcap,
@@ -61,12 +67,14 @@ export function registerCorrelate(program: Command): void {
               }
             : {}),
         });
-        for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+        for (const warning of result.warnings)
+          process.stderr.write(`warning: ${terminalSafe(warning)}\n`);
         for (const leak of result.leaks) process.stdout.write(`${leakLine(leak)}\n`);
         process.stdout.write(
           `${result.leaks.length} leaks, ${result.opaque.length} opaque flows\n`,
         );
-        if (flags.json) await writeFile(flags.json, `${JSON.stringify(result, null, 2)}\n`);
+        if (flags.json)
+          await writeOutputFile(flags.json, '--json', `${terminalSafeJson(result)}\n`);
         return 0;
       }),
     );

@@ -3,6 +3,8 @@ import { InputError } from '../errors.ts';
 import { diffReports } from '../report/diff.ts';
 import { renderDiffHtml } from '../report/diff-html.ts';
 import { renderDiffText } from '../report/diff-text.ts';
+import { terminalSafeJson } from '../terminal-text.ts';
+import { printDocument } from './output.ts';
 import { loadReport } from './report.ts';
 import { action, cliRuntime } from './runtime.ts';
 
@@ -18,8 +20,8 @@ export function registerDiff(program: Command): void {
       action(async (base: string, next: string, flags: { format: string }) => {
         const { config } = cliRuntime();
         const diff = diffReports(await loadReport(config, base), await loadReport(config, next));
-        if (flags.format === 'json') process.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
-        else if (flags.format === 'html') process.stdout.write(renderDiffHtml(diff));
+        if (flags.format === 'json') process.stdout.write(`${terminalSafeJson(diff)}\n`);
+        else if (flags.format === 'html') printDocument(renderDiffHtml(diff));
         else if (flags.format === 'text') process.stdout.write(`${renderDiffText(diff)}\n`);
         else
           throw new InputError(

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatChecks, runDoctor } from '../doctor/index.ts';
+import { terminalSafe, terminalSafeLines } from '../terminal-text.ts';
 import { EXIT } from './exit-codes.ts';
 import { action, cliRuntime } from './runtime.ts';
 
@@ -17,11 +18,12 @@ export function registerDoctor(program: Command): void {
       action(async () => {
         const { config } = cliRuntime();
         const results = await runDoctor(config);
-        process.stdout.write(formatChecks(results));
+        // Details quote tool output and paths; a fix may span lines.
+        process.stdout.write(terminalSafeLines(formatChecks(results)));
         const lacking = results.filter((result) => !result.ok);
         if (lacking.length === 0) return EXIT.ok;
         process.stdout.write(
-          `\n${lacking.length} missing: ${lacking.map((result) => result.name).join(', ')}\n`,
+          `\n${lacking.length} missing: ${terminalSafe(lacking.map((result) => result.name).join(', '))}\n`,
         );
         return EXIT.environment;
       }),

@@ -7,6 +7,7 @@ import {
   type RunPlan,
   type StoredImage,
 } from '../intake/index.ts';
+import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
 import { resolveImageArgument } from './image-argument.ts';
 import { action, cliRuntime } from './runtime.ts';
 
@@ -38,7 +39,7 @@ export function registerInspect(program: Command): void {
         });
         process.stdout.write(
           flags.json
-            ? `${JSON.stringify(inspection(stored, resolved.label), null, 2)}\n`
+            ? `${terminalSafeJson(inspection(stored, resolved.label))}\n`
             : renderInspection(stored, resolved.label),
         );
         return 0;
@@ -58,6 +59,7 @@ export function inspection(stored: StoredImage, label: string) {
   };
 }
 
+/** Every line quotes the image (build properties, manifests, paths), so each is terminal-safe. */
 function renderInspection(stored: StoredImage, label: string): string {
   const m = stored.metadata;
   const lines = [
@@ -82,7 +84,7 @@ function renderInspection(stored: StoredImage, label: string): string {
     `Run plan: ${stored.inventory.runPlan.mode} — ${stored.inventory.runPlan.reason}`,
     ...transplantLines(stored.inventory.runPlan),
   ];
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(terminalSafe).join('\n')}\n`;
 }
 
 function transplantLines(plan: RunPlan): string[] {

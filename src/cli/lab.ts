@@ -9,7 +9,9 @@ import { LabPhoneLauncher } from '../device/lab-phone/launcher.ts';
 import { InputError } from '../errors.ts';
 import { pollUntil } from '../host/poll.ts';
 import { ImageStore, intakeImage } from '../intake/index.ts';
+import { terminalSafe } from '../terminal-text.ts';
 import { resolveImageArgument } from './image-argument.ts';
+import { wholeNumberFlag } from './flags.ts';
 import { action, cliRuntime } from './runtime.ts';
 
 export function registerLab(program: Command): void {
@@ -28,11 +30,14 @@ export function registerLab(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nThe phone runs in a network cage of its own where this host can make one (root, ip, nft): its traffic lands on a private DNS sinkhole and capture, printed at start. Exit codes: 0 stopped, 3 bad image.',
+      '\nThe phone runs in a network cage of its own where this host can make one (root, ip, nft): its traffic lands on a private DNS sinkhole and capture, printed at start. Exit codes: 0 stopped, 2 bad --console-port, 3 bad image.',
     )
     .action(
       action(async (image: string, flags: { consolePort?: string }) => {
         const { config, logger } = cliRuntime();
+        // Checked before the image is read: a typo should not wait for intake.
+        const explicit =
+          flags.consolePort === undefined ? undefined : consolePortFlag(flags.consolePort);
         const resolved = await resolveImageArgument(image, config);
         const stored = await intakeImage(resolved.path, new ImageStore(config.dataRoot), {
           logger,
@@ -41,13 +46,6 @@ export function registerLab(program: Command): void {
           throw new InputError('image-not-lab', `${resolved.label} is not a lab image`, {
             hint: 'the lab phone runs images with /etc/canarytrap/lab-image.json',
           });
-        }
-        const explicit = flags.consolePort === undefined ? undefined : Number(flags.consolePort);
-        if (explicit !== undefined && (!Number.isInteger(explicit) || explicit % 2 !== 0)) {
-          throw new InputError(
-            'console-port-invalid',
-            `--console-port ${flags.consolePort} is not an even port number`,
-          );
         }
         const work = await mkdtemp(join(tmpdir(), 'canarytrap-lab-start-'));
         const adb = new AdbClient({ adbPath: config.adbPath, serverPort: config.adbServerPort });
@@ -87,7 +85,7 @@ export function registerLab(program: Command): void {
               ? `caged in ${network.device.cage?.addressing.netns ?? 'its namespace'} (device ${network.device.cage?.addressing.deviceIp ?? '?'}, gateway and DNS ${network.device.dnsServer.host})`
               : `UNCONTAINED (${network.containment.reason}): DNS sinkhole ${capture.dns.host}:${capture.dns.port}`;
           process.stdout.write(
-            `${phone.serial} running ${resolved.label}: console port ${phone.consolePort}, adb port ${phone.adbPort}\n` +
+            `${phone.serial} running ${terminalSafe(resolved.label)}: console port ${phone.consolePort}, adb port ${phone.adbPort}\n` +
               `${where}; captures in ${work}\n` +
               `try: adb -s ${phone.serial} shell content query --uri content://sms/inbox   (Ctrl-C stops)\n`,
           );
@@ -99,6 +97,22 @@ export function registerLab(program: Command): void {
         return 0;
       }),
     );
+}
+
+/** An even console port; the adb port is the next one. */
+function consolePortFlag(text: string): number {
+  const rule = {
+    flag: '--console-port',
+    min: 2,
+    max: 65534,
+    code: 'console-port-invalid',
+    expect: 'an even port number',
+  };
+  const port = wholeNumberFlag(text, rule);
+  if (port % 2 === 0) return port;
+  throw new InputError(rule.code, `--console-port ${port} is odd`, {
+    hint: 'give an even port: the adb port is the one after it',
+  });
 }
 
 /**

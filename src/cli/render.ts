@@ -1,16 +1,27 @@
 import type { Leak } from '../correlate/types.ts';
 import type { AnalysisProgress } from '../queue/job-data.ts';
 import type { Report } from '../report/model.ts';
+import { terminalSafe } from '../terminal-text.ts';
+
+// Every line here quotes the image, its traffic or its report, so each is made terminal-safe
+// (terminal-text.ts); escaping twice changes nothing, so a line may embed another's output.
 
 /** One line for a leak: what, where to, from which app, through which transforms. */
 export function leakLine(leak: Leak): string {
   const host = leak.destination.host ?? leak.destination.ip ?? '?';
   const port = leak.destination.port ? `:${leak.destination.port}` : '';
   const app = leak.app ?? 'unknown app';
-  return `${leak.canary.kind} ${leak.canary.value} → ${host}${port} from ${app} via ${leak.transforms.join(' → ') || 'plain'}`;
+  return terminalSafe(
+    `${leak.canary.kind} ${leak.canary.value} → ${host}${port} from ${app} via ${leak.transforms.join(' → ') || 'plain'}`,
+  );
 }
 
+/** One line per progress event of `watch` and `submit --wait`. */
 export function progressLine(progress: AnalysisProgress): string {
+  return terminalSafe(progressText(progress));
+}
+
+function progressText(progress: AnalysisProgress): string {
   if (progress.type === 'leak') return `  LEAK ${leakLine(progress.leak)}`;
   if (progress.type === 'note') return `  … ${progress.message}`;
   const step = `[${progress.index + 1}/${progress.total}] ${progress.stage}`;
@@ -51,5 +62,5 @@ export function leakSummary(report: Report): string {
     );
   }
   for (const limitation of report.limitations) lines.push(`  note: ${limitation}`);
-  return lines.join('\n');
+  return lines.map(terminalSafe).join('\n');
 }

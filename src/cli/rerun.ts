@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { enqueueAnalysis, openAnalysisQueue } from '../queue/analysis-queue.ts';
 import { requireRedis } from '../queue/connection.ts';
+import { parseAnalysisOptions } from '../queue/job-options.ts';
 import { resolveImageArgument } from '../run/image-argument.ts';
 import { rerunJobData } from '../run/rerun.ts';
 import { assertRunId } from './image-argument.ts';
 import { collect, uiJobOptions, type UiFlags } from '../ui/index.ts';
+import { terminalSafe } from '../terminal-text.ts';
 import { action, cliRuntime } from './runtime.ts';
 import { watchRun } from './watch.ts';
 
@@ -47,10 +49,12 @@ export function registerRerun(program: Command): void {
         let runId: string;
         try {
           const data = await rerunJobData(queue, config, baseRunId, resolved);
-          data.options = {
+          // The earlier run's options are checked again: it may have been queued before the
+          // schema refused what it holds.
+          data.options = parseAnalysisOptions({
             ...data.options,
             ...(await uiJobOptions(flags, data.imageLabel, data.options)),
-          };
+          });
           await enqueueAnalysis(queue, data);
           runId = data.runId;
         } finally {
@@ -59,7 +63,7 @@ export function registerRerun(program: Command): void {
         process.stdout.write(
           flags.json
             ? `${JSON.stringify({ runId, baselineRunId: baseRunId })}\n`
-            : `queued run ${runId} (${resolved.label}), baseline ${baseRunId}\n`,
+            : `queued run ${runId} (${terminalSafe(resolved.label)}), baseline ${baseRunId}\n`,
         );
         if (flags.wait) return watchRun(runId, { config, redisUrl });
         return 0;

@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../config.ts';
 import { CanarytrapError, describeError } from '../errors.ts';
 import { createLogger, defaultLogFormat, type LogFormat, type Logger } from '../log.ts';
+import { terminalSafe, terminalSafeLines } from '../terminal-text.ts';
 import { EXIT } from './exit-codes.ts';
 
 export interface CliRuntime {
@@ -17,6 +18,15 @@ export function cliRuntime(options: { logFormat?: LogFormat } = {}): CliRuntime 
   };
 }
 
+/** A flag out of its range or of the wrong kind: exit 2, as commander's own refusals. */
+const USAGE_CODES = new Set([
+  'options-invalid',
+  'concurrency-invalid',
+  'timeout-invalid',
+  'port-invalid',
+  'console-port-invalid',
+]);
+
 const ENVIRONMENT_CODES = new Set([
   'redis-missing',
   'redis-not-configured',
@@ -26,11 +36,15 @@ const ENVIRONMENT_CODES = new Set([
   'redis-start-timeout',
   'adb-missing',
   'tool-missing',
+  'port-in-use',
+  'port-forbidden',
+  'address-unavailable',
 ]);
 
 /** Maps an error to one line on stderr and an exit code; a stack only with CANARYTRAP_LOG_LEVEL=debug. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CanarytrapError) {
+    if (USAGE_CODES.has(error.code)) return EXIT.usage;
     if (ENVIRONMENT_CODES.has(error.code)) return EXIT.environment;
     if (error.expected) return EXIT.input;
     return EXIT.runFailed;
@@ -38,7 +52,10 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.internal;
 }
 
-/** Wraps a command action: errors become one line and an exit code, never a stack trace. */
+/**
+ * Wraps a command action: errors become one line and an exit code, never a stack trace. The line
+ * is terminal-safe: messages quote file names, build properties and what a capture held.
+ */
 export function action<A extends unknown[]>(
   run: (...args: A) => Promise<number | void>,
 ): (...args: A) => Promise<void> {
@@ -47,8 +64,9 @@ export function action<A extends unknown[]>(
       const code = await run(...args);
       process.exitCode = code ?? EXIT.ok;
     } catch (error) {
-      process.stderr.write(`canarytrap: ${describeError(error)}\n`);
-      if (debugEnabled() && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+      process.stderr.write(`canarytrap: ${terminalSafe(describeError(error))}\n`);
+      if (debugEnabled() && error instanceof Error)
+        process.stderr.write(`${terminalSafeLines(error.stack ?? '')}\n`);
       process.exitCode = exitCodeFor(error);
     }
   };

@@ -1,9 +1,14 @@
 import { ANALYSIS_DEFAULTS } from '../config.ts';
 import type { Command } from 'commander';
+import { InputError } from '../errors.ts';
 import { enqueueAnalysis, openAnalysisQueue } from '../queue/analysis-queue.ts';
 import { requireRedis } from '../queue/connection.ts';
+import type { AnalysisOptions } from '../queue/job-data.ts';
+import { numberFromText, parseAnalysisOptions } from '../queue/job-options.ts';
 import { analysisJobData, resolveImageArgument } from '../run/image-argument.ts';
 import { collect, uiJobOptions } from '../ui/index.ts';
+import { terminalSafe } from '../terminal-text.ts';
+import { assertRunId } from './image-argument.ts';
 import { action, cliRuntime } from './runtime.ts';
 import { watchRun } from './watch.ts';
 
@@ -16,6 +21,29 @@ export interface SubmitFlags {
   consent?: string[];
   plan?: string;
   uncontained?: boolean;
+}
+
+/** The numeric run options as flags, each checked alone so the refusal names its flag. */
+const COUNT_FLAGS = [
+  ['--per-provider', 'perProvider'],
+  ['--advance-hours', 'advanceHours'],
+] as const;
+
+function runCounts(flags: SubmitFlags): AnalysisOptions {
+  let counts: AnalysisOptions = {};
+  for (const [flag, key] of COUNT_FLAGS) {
+    const text = flags[key] ?? String(ANALYSIS_DEFAULTS[key]);
+    try {
+      counts = { ...counts, ...parseAnalysisOptions({ [key]: numberFromText(text) }) };
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      throw new InputError(error.code, `${flag} ${JSON.stringify(text)}: ${error.message}`, {
+        cause: error,
+        hint: error.hint,
+      });
+    }
+  }
+  return counts;
 }
 
 export function registerSubmit(program: Command): void {
@@ -53,23 +81,24 @@ export function registerSubmit(program: Command): void {
     .option('--json', 'print the run id as JSON')
     .addHelpText(
       'after',
-      '\nExit codes: 0 queued (or, with --wait, finished), 3 bad image, 4 run failed, 5 no Redis/worker.',
+      '\nExit codes: 0 queued (or, with --wait, finished), 2 bad option, 3 bad image, 4 run failed, 5 no Redis/worker.',
     )
     .action(
       action(async (image: string, flags: SubmitFlags) => {
         const { config } = cliRuntime();
+        const baselineRunId =
+          flags.baseline === undefined ? undefined : assertRunId(flags.baseline);
+        // The numbers first, through the schema the API uses: a bad flag is refused before an
+        // image is built or Redis is asked.
+        const counts = runCounts(flags);
         const resolved = await resolveImageArgument(image, config);
         // A bad plan or consent name is refused before anything needs Redis.
         const ui = await uiJobOptions(flags, resolved.label);
+        const options = parseAnalysisOptions({ ...counts, ...ui, uncontained: flags.uncontained });
         const redisUrl = await requireRedis(config);
         const data = analysisJobData(resolved, {
-          ...(flags.baseline ? { baselineRunId: flags.baseline } : {}),
-          options: {
-            perProvider: Number(flags.perProvider ?? ANALYSIS_DEFAULTS.perProvider),
-            advanceHours: Number(flags.advanceHours ?? ANALYSIS_DEFAULTS.advanceHours),
-            ...ui,
-            ...(flags.uncontained ? { uncontained: true } : {}),
-          },
+          ...(baselineRunId ? { baselineRunId } : {}),
+          options,
         });
         const queue = openAnalysisQueue(redisUrl, config.queuePrefix);
         try {
@@ -80,7 +109,7 @@ export function registerSubmit(program: Command): void {
         process.stdout.write(
           flags.json
             ? `${JSON.stringify({ runId: data.runId })}\n`
-            : `queued run ${data.runId} (${resolved.label})\n`,
+            : `queued run ${data.runId} (${terminalSafe(resolved.label)})\n`,
         );
         if (flags.wait) return watchRun(data.runId, { config, redisUrl });
         return 0;

@@ -5,7 +5,9 @@ import { requireRedis } from '../queue/connection.ts';
 import { followRun } from '../queue/follow.ts';
 import { RUN_FILES, runDirFor } from '../run/run-dir.ts';
 import { readRunReport } from '../run/run-report.ts';
+import { terminalSafe } from '../terminal-text.ts';
 import { EXIT } from './exit-codes.ts';
+import { timeoutFlagMs } from './flags.ts';
 import { assertRunId } from './image-argument.ts';
 import { leakSummary, progressLine } from './render.ts';
 import { action, cliRuntime } from './runtime.ts';
@@ -23,13 +25,13 @@ export async function watchRun(
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });
   if (outcome.status === 'failed') {
-    process.stderr.write(`canarytrap: run ${runId} failed: ${outcome.reason}\n`);
+    process.stderr.write(`canarytrap: run ${runId} failed: ${terminalSafe(outcome.reason)}\n`);
     return EXIT.runFailed;
   }
   const runDir = runDirFor(options.config.dataRoot, runId);
   const report = await readRunReport(options.config.dataRoot, runId);
   process.stdout.write(
-    `\n${leakSummary(report)}\n\nReport: ${join(runDir, RUN_FILES.reportHtml)}\n`,
+    `\n${leakSummary(report)}\n\nReport: ${terminalSafe(join(runDir, RUN_FILES.reportHtml))}\n`,
   );
   return EXIT.ok;
 }
@@ -44,17 +46,15 @@ export function registerWatch(program: Command): void {
     .option('--timeout <seconds>', 'give up after this many seconds')
     .addHelpText(
       'after',
-      '\nExit codes: 0 finished, 3 unknown run, 4 run failed, 5 no Redis/worker.',
+      '\nExit codes: 0 finished, 2 bad --timeout, 3 unknown run, 4 run failed, 5 no Redis/worker.',
     )
     .action(
       action(async (run: string, flags: { timeout?: string }) => {
         const { config } = cliRuntime();
+        const runId = assertRunId(run);
+        const timeoutMs = flags.timeout === undefined ? undefined : timeoutFlagMs(flags.timeout);
         const redisUrl = await requireRedis(config);
-        return watchRun(assertRunId(run), {
-          config,
-          redisUrl,
-          ...(flags.timeout ? { timeoutMs: Number(flags.timeout) * 1000 } : {}),
-        });
+        return watchRun(runId, { config, redisUrl, timeoutMs });
       }),
     );
 }

@@ -6,7 +6,11 @@ import type { Logger } from '../log.ts';
 import { ensureRedis } from '../queue/connection.ts';
 import { startAnalysisWorker, type WorkerHandle } from '../queue/worker.ts';
 import { appiumServerFor } from '../ui/index.ts';
+import { wholeNumberFlag } from './flags.ts';
 import { action, cliRuntime } from './runtime.ts';
+
+/** Analyses one worker runs at once: each boots a device, so more than this is a typo. */
+export const WORKER_CONCURRENCY = { min: 1, max: 64 } as const;
 
 export function startWorker(
   redisUrl: string,
@@ -35,12 +39,17 @@ export function registerWorker(program: Command): void {
     .option('--concurrency <n>', 'analyses run at once on this host', '1')
     .addHelpText(
       'after',
-      '\nStops cleanly on SIGINT/SIGTERM: running devices are torn down. Exit codes: 0 stopped, 5 no Redis.',
+      `\nStops cleanly on SIGINT/SIGTERM: running devices are torn down. Exit codes: 0 stopped, 2 --concurrency not ${WORKER_CONCURRENCY.min}–${WORKER_CONCURRENCY.max}, 5 no Redis.`,
     )
     .action(
       action(async (flags: { concurrency: string }) => {
         const { config, logger } = cliRuntime();
-        const concurrency = Number(flags.concurrency);
+        const concurrency = wholeNumberFlag(flags.concurrency, {
+          flag: '--concurrency',
+          ...WORKER_CONCURRENCY,
+          code: 'concurrency-invalid',
+          expect: 'the number of analyses to run at once',
+        });
         // A worker killed mid-run (even by SIGKILL) left its cages; nothing else removes them.
         const swept = await sweepCages({ stateDir: cageStateDir(config), logger }).catch(
           (error: unknown) => {
@@ -50,12 +59,7 @@ export function registerWorker(program: Command): void {
         );
         if (swept.length > 0) logger.info({ swept }, 'removed cages of dead workers');
         const redis = await ensureRedis(config, logger);
-        const worker = startWorker(
-          redis.url,
-          config,
-          logger,
-          Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 1,
-        );
+        const worker = startWorker(redis.url, config, logger, concurrency);
         process.stdout.write(
           `worker up (concurrency ${concurrency}), queue on ${redis.url}${redis.embedded ? ` (embedded Redis, data in ${redis.embedded.record.dir})` : ''}\n`,
         );

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rename, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
 
 /**
  * Whether `path` exists (links followed, so a dangling link does not), and when `kind` is
@@ -15,7 +15,21 @@ export async function exists(path: string, kind?: 'file' | 'dir'): Promise<boole
 
 /** Writes JSON through a temp file and a rename, so a reader never sees half a file. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Writes through a temp file beside `path` and a rename, so a reader never sees half a file and a
+ * failed write leaves what was there. The temp file is removed when the write or rename fails.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(temp, path);
+  try {
+    await writeFile(temp, data, { flag: 'wx' });
+    await rename(temp, path);
+  } catch (error) {
+    // The write's own error is the one to report; a temp file left behind is only clutter.
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
+  }
 }

@@ -45,16 +45,25 @@ export async function sniffImage(path: string): Promise<ImageKind> {
   }
   const kind = kindOf(head.subarray(0, bytesRead));
   if (kind) return kind;
-  const first = [...head.subarray(0, Math.min(8, bytesRead))]
-    .map((b) => b.toString(16).padStart(2, '0'))
-    .join(' ');
+  // What it looks like, never its bytes: over the API, the message would read out any file.
+  const looks = looksLikeText(head.subarray(0, bytesRead))
+    ? 'text, not an image (an error page or a listing saved in its place?)'
+    : 'binary data of no image format canarytrap reads';
   throw new InputError(
     'image-unrecognised',
-    `${label} is not a system image, zip, sparse, ext4, erofs, payload.bin or super.img (first bytes: ${first})`,
+    `${label} is not a system image, zip, sparse, ext4, erofs, payload.bin or super.img: it is ${looks}`,
     {
       hint: 'submit system.img, a sparse image, an SDK or OTA zip, payload.bin, super.img or an unpacked SDK directory',
     },
   );
+}
+
+function looksLikeText(head: Buffer): boolean {
+  if (head.length === 0) return false;
+  let printable = 0;
+  for (const byte of head)
+    if (byte === 9 || byte === 10 || byte === 13 || (byte >= 32 && byte < 127)) printable++;
+  return printable / head.length > 0.95;
 }
 
 function kindOf(head: Buffer): ImageKind | undefined {

@@ -2,7 +2,8 @@
 import type { CapabilityStatus } from './diff-capabilities.ts';
 import type { ChannelDiff, KindStatus, ReportDiff } from './diff.ts';
 import { opaqueFlowLine } from './opaque.ts';
-import { padEnd, padStart, terminalSafe } from './text-safe.ts';
+import { terminalSafe } from '../terminal-text.ts';
+import { padEnd, padStart } from './text-columns.ts';
 import { plural } from './verdict.ts';
 
 const STATUS_WORDS: Record<KindStatus, string> = {
@@ -93,5 +94,7 @@ export function renderDiffText(diff: ReportDiff): string {
     '',
     `${diff.fixed.kinds.length} fixed, ${diff.hidden.kinds.length} hidden, ${diff.stillLeaking.kinds.length} still leaking, ${diff.new.kinds.length} new (canary kinds)`,
   );
-  return `${lines.join('\n')}\n`;
+  // Each field from the images is escaped above (column widths count the escaped form); this
+  // catches whatever else reached a line, such as a capability's evidence title.
+  return `${lines.map(terminalSafe).join('\n')}\n`;
 }

@@ -6,7 +6,7 @@
 import type { OpaqueFlowSummary } from '../correlate/opaque.ts';
 import { formatTime } from './html-kit.ts';
 import type { OpaqueFlow } from './model.ts';
-import { terminalSafe } from './text-safe.ts';
+import { terminalSafe } from '../terminal-text.ts';
 
 export function toOpaqueFlows(summaries: readonly OpaqueFlowSummary[]): OpaqueFlow[] {
   return summaries

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
+import { InputError } from '../errors.ts';
 import { exists } from '../host/fs.ts';
 import { buildLabImage } from '../image-build/lab-images/build-lab-image.ts';
 import { sniffImage } from '../intake/sniff.ts';
@@ -22,13 +23,19 @@ export interface ResolvedImage {
 
 /**
  * A path to an image, or the name of a bundled lab image (`adups-2016`), which is built into a
- * real system image on first use. A quick look refuses a wrong file before anything is queued.
+ * real system image on first use. A quick look refuses a wrong file before anything is queued:
+ * an empty argument (which would resolve to the current directory) and an empty directory too.
  */
 export async function resolveImageArgument(
   argument: string,
   config: Config,
   label?: string,
 ): Promise<ResolvedImage> {
+  if (argument.trim() === '') {
+    throw new InputError('image-missing', 'no image given (the image argument is empty)', {
+      hint: 'give the path of an image file or directory, or a lab image name such as adups-2016',
+    });
+  }
   const asPath = resolve(argument);
   const labJson = join(LAB_IMAGES_DIR, `${argument}.json`);
   if (!(await exists(asPath)) && /^[a-z0-9][a-z0-9-]*$/.test(argument) && (await exists(labJson))) {
@@ -40,12 +47,26 @@ export async function resolveImageArgument(
     return { path: built.zipPath, label: argument };
   }
   const kind = await sniffImage(asPath);
+  if (kind === 'directory') await refuseEmptyDirectory(asPath, label ?? basename(asPath));
   if (kind === 'zip') {
     // The central directory is read in full so an entry escaping its directory is refused now.
     const zip = await openZipChecked(asPath, label ?? basename(asPath));
     await zip[Symbol.asyncDispose]();
   }
   return { path: asPath, label: label ?? basename(asPath) };
+}
+
+async function refuseEmptyDirectory(path: string, label: string): Promise<void> {
+  const entries = await readdir(path).catch((error: unknown) => {
+    throw new InputError('image-unreadable', `${label}: the directory cannot be read`, {
+      cause: error,
+      hint: 'check its permissions',
+    });
+  });
+  if (entries.length > 0) return;
+  throw new InputError('image-empty', `${label} is an empty directory`, {
+    hint: 'give an unpacked system-image directory holding system.img, or an image file',
+  });
 }
 
 /** Where bundled lab images are built on first use. */

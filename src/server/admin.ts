@@ -9,21 +9,48 @@ export const ADMIN_PATH = '/admin/queues';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+type ViewEngine = (
+  path: string,
+  options: object,
+  callback: (error: Error | null, html?: string) => void,
+) => void;
+
 /**
- * bull-board, the queue dashboard. Its express adapter is the one it is developed against; an
- * express app is a plain node request handler, so it sits behind the server's own token check.
+ * bull-board, the queue dashboard, behind the server's own token check. It is read-only: its
+ * add, retry and clean actions would queue and change runs past the checks every other door
+ * makes (allowed roots, the job-option schema), so runs are submitted through the API or pages.
  */
 export function queueDashboard(queue: QueueHandle): NodeHandler {
   const adapter = new ExpressAdapter();
   adapter.setBasePath(ADMIN_PATH);
   createBullBoard({
-    queues: [new BullMQAdapter(queue.queue, { readOnlyMode: false })],
+    queues: [new BullMQAdapter(queue.queue, { readOnlyMode: true, allowRetries: false })],
     serverAdapter: adapter,
+    options: { uiConfig: { boardTitle: 'canarytrap queue' } },
   });
+  const board = adapter.getRouter() as express.Application;
+  board.disable('x-powered-by');
+  withoutRemoteLinks(board);
   const app = express();
   app.disable('x-powered-by');
-  app.use(ADMIN_PATH, adapter.getRouter() as express.Router);
+  app.use(ADMIN_PATH, board);
   return (req, res) => {
     app(req, res);
   };
+}
+
+/**
+ * The dashboard's page links a web font from a remote host; the rendered page drops every
+ * `<link>` to another host, so opening the dashboard tells no one else about it. (The CSP
+ * forbids remote fonts as well; this keeps the browser from even trying.)
+ */
+function withoutRemoteLinks(board: express.Application): void {
+  const engines = (board as unknown as { engines: Record<string, ViewEngine | undefined> }).engines;
+  const render = engines['.ejs'];
+  if (!render) throw new Error('bull-board no longer renders with ejs; check withoutRemoteLinks');
+  board.engine('ejs', (path, options, callback) =>
+    render(path, options, (error, html) =>
+      callback(error, html?.replace(/<link\b[^>]*\bhref="(?:https?:)?\/\/[^"]*"[^>]*>/gi, '')),
+    ),
+  );
 }

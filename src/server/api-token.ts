@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InputError } from '../errors.ts';
 
 export interface ApiToken {
   token: string;
@@ -17,7 +18,7 @@ export async function loadApiToken(
   dataRoot: string,
   configured: string | undefined,
 ): Promise<ApiToken> {
-  if (configured) return { token: configured, generated: false };
+  if (configured) return { token: checkedToken(configured), generated: false };
   const path = join(dataRoot, 'api-token');
   const existing = (await readFile(path, 'utf8').catch(() => '')).trim();
   if (existing) return { token: existing, generated: false, path };
@@ -31,6 +32,22 @@ export async function loadApiToken(
   }
   await chmod(path, 0o600);
   return { token, generated: true, path };
+}
+
+/** Shorter than this, a token can be guessed over the network; a generated one has 32. */
+export const MIN_TOKEN_LENGTH = 16;
+
+function checkedToken(token: string): string {
+  if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+    throw new InputError(
+      'config-invalid',
+      `CANARYTRAP_API_TOKEN is ${token.length} characters${/\s/.test(token) ? ' and holds white space' : ''}: too easy to guess or to mangle`,
+      {
+        hint: `use at least ${MIN_TOKEN_LENGTH} random characters (e.g. \`openssl rand -base64 24\`), or unset it to have one generated`,
+      },
+    );
+  }
+  return token;
 }
 
 export function tokensEqual(given: string, expected: string): boolean {

@@ -1,12 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { flowsToHar } from '../capture/har.ts';
-import { readFlows } from '../capture/flows-file.ts';
+import { parseFlows } from '../capture/flows-file.ts';
 import { buildStixBundle } from '../report/export-stix.ts';
-import { RUN_FILES, runDirFor } from '../run/run-dir.ts';
+import { RUN_FILES } from '../run/run-dir.ts';
+import { openRunFile } from '../run/run-files.ts';
 import { ApiError } from './http-kit.ts';
 import { readRunReport } from '../run/run-report.ts';
 
@@ -34,22 +32,24 @@ function sendDownload(res: ServerResponse, type: string, filename: string, body:
   res.end(body);
 }
 
+/** A run's file as it is, opened confined to the run directory (openRunFile). */
 async function sendFile(
   res: ServerResponse,
-  path: string,
+  where: { dataRoot: string; runId: string; name: string },
   type: string,
   filename: string,
   missing: ApiError,
 ): Promise<void> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info?.isFile()) throw missing;
+  const file = await openRunFile(where.dataRoot, where.runId, where.name);
+  if (!file) throw missing;
+  await using opened = file;
   res.writeHead(200, {
     'content-type': type,
-    'content-length': info.size,
+    'content-length': opened.size,
     'content-disposition': filename,
     'cache-control': 'no-store',
   });
-  await pipeline(createReadStream(path), res);
+  await pipeline(opened.handle.createReadStream({ autoClose: false }), res);
 }
 
 /** `GET /api/runs/:id/export/:format`: the formats other tools read. */
@@ -59,7 +59,6 @@ export async function sendExport(
   runId: string,
   format: ExportFormat,
 ): Promise<void> {
-  const runDir = runDirFor(dataRoot, runId);
   switch (format) {
     case 'report': {
       const report = await readRunReport(dataRoot, runId);
@@ -82,11 +81,13 @@ export async function sendExport(
       return;
     }
     case 'har': {
-      const flowsPath = join(runDir, RUN_FILES.flows);
-      if (!(await stat(flowsPath).catch(() => undefined))) {
+      const file = await openRunFile(dataRoot, runId, RUN_FILES.flows);
+      if (!file) {
         throw new ApiError(404, 'flows-not-found', `run ${runId} has no captured flows (yet)`);
       }
-      const har = flowsToHar(await readFlows(flowsPath));
+      await using opened = file;
+      const text = await opened.handle.readFile('utf8');
+      const har = flowsToHar(parseFlows(text, `the flows of run ${runId}`));
       sendDownload(
         res,
         'application/json',
@@ -98,7 +99,7 @@ export async function sendExport(
     case 'events':
       await sendFile(
         res,
-        join(runDir, RUN_FILES.events),
+        { dataRoot, runId, name: RUN_FILES.events },
         'application/x-ndjson',
         attachment(runId, '.events.jsonl'),
         new ApiError(404, 'events-not-found', `run ${runId} has no events file (yet)`),
@@ -107,7 +108,7 @@ export async function sendExport(
     case 'pcap':
       await sendFile(
         res,
-        join(runDir, PCAP_FILE),
+        { dataRoot, runId, name: PCAP_FILE },
         'application/vnd.tcpdump.pcap',
         attachment(runId, '.pcap'),
         new ApiError(

@@ -1,5 +1,6 @@
 import { labImageNames } from '../run/image-argument.ts';
 import type { Route } from './api-routes.ts';
+import { pageCsrfToken } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { ApiError, readFormBody, redirect, sendHtml } from './http-kit.ts';
 import { renderDiffPage, renderReportPage } from './pages/report-page.ts';
@@ -21,7 +22,7 @@ export function pageRoutes(ctx: ServerContext): Route[] {
     {
       method: 'GET',
       pattern: /^\/$/,
-      handler: async (_req, res, url) => {
+      handler: async (req, res, url) => {
         const q = url.searchParams.get('q') ?? '';
         sendHtml(
           res,
@@ -30,6 +31,7 @@ export function pageRoutes(ctx: ServerContext): Route[] {
             await listRuns(dataRoot, ctx.queue, q || undefined),
             await labImageNames(),
             q,
+            pageCsrfToken(req, res, ctx.token),
           ),
         );
       },
@@ -51,22 +53,31 @@ export function pageRoutes(ctx: ServerContext): Route[] {
     {
       method: 'GET',
       pattern: new RegExp(`^/runs/${ID}$`),
-      handler: async (_req, res, _url, id) =>
+      handler: async (req, res, _url, id) =>
         sendHtml(
           res,
           200,
-          renderWatchPage(await runDetail(dataRoot, ctx.queue, id), await labImageNames()),
+          renderWatchPage(
+            await runDetail(dataRoot, ctx.queue, id),
+            await labImageNames(),
+            pageCsrfToken(req, res, ctx.token),
+          ),
         ),
     },
     {
       method: 'GET',
       pattern: new RegExp(`^/runs/${ID}/report$`),
-      handler: async (_req, res, url, id) => {
+      handler: async (req, res, url, id) => {
         const offset = Math.max(0, Math.floor(Number(url.searchParams.get('offset') ?? 0)) || 0);
         sendHtml(
           res,
           200,
-          renderReportPage(await readRunReport(dataRoot, id), offset, await labImageNames()),
+          renderReportPage(
+            await readRunReport(dataRoot, id),
+            offset,
+            await labImageNames(),
+            pageCsrfToken(req, res, ctx.token),
+          ),
         );
       },
     },

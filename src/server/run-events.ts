@@ -1,13 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Leak } from '../correlate/types.ts';
 import type { QueueHandle } from '../queue/analysis-queue.ts';
 import { isCancelReason } from '../queue/cancel.ts';
 import type { AnalysisProgress } from '../queue/job-data.ts';
 import { STAGES, type StageName } from '../queue/names.ts';
-import { RUN_FILES, runDirFor } from '../run/run-dir.ts';
+import { RUN_FILES } from '../run/run-dir.ts';
+import { readRunFileText } from '../run/run-files.ts';
 import type { FeedMessage, RunFeed } from './run-feed.ts';
 import { readRunReport } from '../run/run-report.ts';
 import { latestStage, runDetail, type RunDetail } from './runs.ts';
@@ -132,9 +131,7 @@ async function replay(
 
 /** leaks.jsonl is appended while correlating; a last line still being written is left for the live feed. */
 async function readLeaks(dataRoot: string, runId: string): Promise<Leak[]> {
-  const text = await readFile(join(runDirFor(dataRoot, runId), RUN_FILES.leaks), 'utf8').catch(
-    () => '',
-  );
+  const text = (await readRunFileText(dataRoot, runId, RUN_FILES.leaks).catch(() => '')) ?? '';
   const leaks: Leak[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;

@@ -1,10 +1,10 @@
 import { Job } from 'bullmq';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import type { QueueHandle } from '../queue/analysis-queue.ts';
 import { isCancelReason } from '../queue/cancel.ts';
 import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from '../queue/job-data.ts';
-import { RUN_FILES, runDirFor, runsRoot, type RunRecord } from '../run/run-dir.ts';
+import { RUN_FILES, runsRoot, type RunRecord } from '../run/run-dir.ts';
+import { readRunFileText } from '../run/run-files.ts';
 import { readRunReport } from '../run/run-report.ts';
 import { ApiError } from './http-kit.ts';
 
@@ -35,9 +35,7 @@ export async function readRunRecord(
   dataRoot: string,
   runId: string,
 ): Promise<RunRecord | undefined> {
-  const text = await readFile(join(runDirFor(dataRoot, runId), RUN_FILES.record), 'utf8').catch(
-    () => undefined,
-  );
+  const text = await readRunFileText(dataRoot, runId, RUN_FILES.record).catch(() => undefined);
   if (!text) return undefined;
   try {
     return JSON.parse(text) as RunRecord;

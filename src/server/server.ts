@@ -7,12 +7,13 @@ import { markup } from '../report/html-kit.ts';
 import { ADMIN_PATH, queueDashboard } from './admin.ts';
 import { apiRoutes, matchRoute, type Route } from './api-routes.ts';
 import { loadApiToken } from './api-token.ts';
-import { isAuthorised, tokenCookie } from './auth.ts';
+import { authenticate, csrfValid, tokenCookie, type Credential } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { errorResponse, redirect, sendError, sendHtml, sendJson } from './http-kit.ts';
 import { pageRoutes } from './page-routes.ts';
 import { appPage } from './pages/layout.ts';
 import { RunFeed } from './run-feed.ts';
+import { fromSameOrigin, setSecurityHeaders } from './security-headers.ts';
 
 export interface ServeOptions {
   config: Config;
@@ -59,10 +60,17 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
       sendError(res, error);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    // A port in use or not allowed: what was opened for the server is closed again, so its Redis
+    // connections do not keep the process alive after the error is reported.
+    await Promise.allSettled([feed.close(), queue.close()]);
+    throw error;
+  }
   const { port, address, family } = server.address() as AddressInfo;
   const host = family === 'IPv6' ? `[${address}]` : address;
   let closed: Promise<void> | undefined;
@@ -93,14 +101,26 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
   const method = req.method ?? 'GET';
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    req.resume();
+    sendJson(res, 400, {
+      error: { code: 'url-malformed', message: 'the request target is not a valid path' },
+    });
+    return;
+  }
   const isApi = url.pathname.startsWith('/api/');
+  const isDashboard = url.pathname === ADMIN_PATH || url.pathname.startsWith(`${ADMIN_PATH}/`);
+  setSecurityHeaders(res, isDashboard ? 'dashboard' : 'pages');
   if (url.pathname === '/health' && (method === 'GET' || method === 'HEAD')) {
     sendJson(res, 200, { status: 'ok' });
     return;
   }
-  if (!isAuthorised(req, url, ctx.token)) {
+  const credential = authenticate(req, url, ctx.token);
+  if (!credential) {
     req.resume();
     res.setHeader('www-authenticate', 'Bearer realm="canarytrap"');
     const message =
@@ -108,13 +128,26 @@ async function handle(
     respondError(res, isApi, { status: 401, code: 'unauthorised', message });
     return;
   }
-  if (!isApi && method === 'GET' && url.searchParams.has('token')) {
+  if (credential === 'query') {
     // The token moves from the address bar into an HttpOnly cookie, and out of the history.
     url.searchParams.delete('token');
     redirect(res, `${url.pathname}${url.search}`, { 'set-cookie': tokenCookie(ctx.token) });
     return;
   }
-  if (url.pathname === ADMIN_PATH || url.pathname.startsWith(`${ADMIN_PATH}/`)) {
+  const refusal =
+    method === 'GET' || method === 'HEAD'
+      ? undefined
+      : forgeryRefusal(ctx, req, url, credential, isApi || isDashboard);
+  if (refusal) {
+    req.resume();
+    ctx.logger.warn(
+      { path: url.pathname, origin: req.headers.origin, code: refusal.code },
+      'request refused',
+    );
+    respondError(res, isApi, refusal);
+    return;
+  }
+  if (isDashboard) {
     ctx.dashboard(req, res);
     return;
   }
@@ -133,6 +166,35 @@ async function handle(
     if (!req.complete) res.setHeader('connection', 'close');
     respondError(res, isApi, response);
   }
+}
+
+/**
+ * A state-changing request a browser could have been made to send: one the cookie authenticated
+ * must come from a page of this server and, on the pages, carry its session's CSRF token. A
+ * bearer token cannot be sent by another site's page, so scripts need neither.
+ */
+function forgeryRefusal(
+  ctx: ServerContext,
+  req: IncomingMessage,
+  url: URL,
+  credential: Credential,
+  isApiOrDashboard: boolean,
+): { status: number; code: string; message: string } | undefined {
+  if (credential === 'bearer') return undefined;
+  if (!fromSameOrigin(req))
+    return {
+      status: 403,
+      code: 'cross-origin-refused',
+      message:
+        "this request came from a page of another origin; submit from this server's own pages, or send Authorization: Bearer <token>",
+    };
+  if (!isApiOrDashboard && !csrfValid(req, url, ctx.token))
+    return {
+      status: 403,
+      code: 'csrf-token-invalid',
+      message: "the form's CSRF token is missing or stale; reload the page and submit again",
+    };
+  return undefined;
 }
 
 function respondError(

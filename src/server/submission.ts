@@ -1,6 +1,6 @@
 import { realpath, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import type { AnalysisJobData, AnalysisOptions } from '../queue/job-data.ts';
 import {
@@ -10,8 +10,10 @@ import {
   type ResolvedImage,
 } from '../run/image-argument.ts';
 import { CanarytrapError } from '../errors.ts';
-import { decideConsents, planForRun, type ExercisePlanInput } from '../ui/plan.ts';
+import { decideConsents, planForRun } from '../ui/plan.ts';
+import { numberFromText, parseAnalysisOptions } from '../queue/job-options.ts';
 import { ApiError, isObject, readJsonBody } from './http-kit.ts';
+import { uploadsDir } from '../run/uploads.ts';
 import { saveMultipartUpload, saveRawUpload, type SavedUpload } from './upload.ts';
 
 /** What a client may ask for: one of a bundled lab image, a server-side path, or an upload. */
@@ -21,10 +23,6 @@ export interface Submission {
   source: ImageSource;
   baselineRunId?: string;
   options: AnalysisOptions;
-}
-
-export function uploadsDir(config: Config): string {
-  return join(config.dataRoot, 'uploads');
 }
 
 /** Reads `POST /api/runs` in any of its three body types. Nothing is queued here. */
@@ -94,7 +92,11 @@ export function parseJsonSubmission(body: unknown): Submission {
   }
   const source: ImageSource =
     typeof lab === 'string' ? { lab } : typeof path === 'string' ? { path } : invalidImageField();
-  return { source, options: parseOptions(options), ...(baselineRunId ? { baselineRunId } : {}) };
+  return {
+    source,
+    options: parseAnalysisOptions(options),
+    ...(baselineRunId ? { baselineRunId } : {}),
+  };
 }
 
 function invalidImageField(): never {
@@ -106,52 +108,9 @@ function formOptions(fields: ReadonlyMap<string, string>): AnalysisOptions {
   const raw: Record<string, number> = {};
   for (const key of ['perProvider', 'advanceHours', 'stepHours'] as const) {
     const text = fields.get(key)?.trim();
-    if (text) raw[key] = Number(text);
+    if (text) raw[key] = numberFromText(text);
   }
-  return parseOptions(raw);
-}
-
-function parseOptions(value: unknown): AnalysisOptions {
-  if (value === undefined) return {};
-  if (!isObject(value)) throw new ApiError(400, 'body-invalid', '"options" must be an object');
-  const options: AnalysisOptions = {};
-  for (const key of ['perProvider', 'advanceHours', 'stepHours'] as const) {
-    const n = value[key];
-    if (n === undefined) continue;
-    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 10_000) {
-      throw new ApiError(400, 'body-invalid', `"options.${key}" must be a positive number`);
-    }
-    options[key] = n;
-  }
-  const { consents, plan, uncontained } = value;
-  if (uncontained !== undefined) {
-    if (typeof uncontained !== 'boolean') {
-      throw new ApiError(400, 'body-invalid', '"options.uncontained" must be true or false');
-    }
-    if (uncontained) options.uncontained = true;
-  }
-  if (consents !== undefined) {
-    if (!isObject(consents)) {
-      throw new ApiError(400, 'body-invalid', '"options.consents" must be an object');
-    }
-    options.consents = {};
-    for (const [name, decision] of Object.entries(consents)) {
-      if (decision !== 'accept' && decision !== 'refuse') {
-        throw new ApiError(
-          400,
-          'body-invalid',
-          `"options.consents.${name}" must be "accept" or "refuse"`,
-        );
-      }
-      options.consents[name] = decision;
-    }
-  }
-  if (plan !== undefined) {
-    if (!isObject(plan))
-      throw new ApiError(400, 'body-invalid', '"options.plan" must be an object');
-    options.plan = plan as ExercisePlanInput;
-  }
-  return options;
+  return parseAnalysisOptions(raw);
 }
 
 function inside(path: string, root: string): boolean {

@@ -1,9 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { runDirFor } from '../run/run-dir.ts';
+import { openRunFile } from '../run/run-files.ts';
 import { ApiError } from './http-kit.ts';
 
 /** A UI step's screenshot or page source, as the runner names them (`03-finish-setup.png`). */
@@ -25,15 +23,14 @@ export async function sendUiArtifact(
   runId: string,
   name: string,
 ): Promise<void> {
-  const path = join(runDirFor(dataRoot, runId), 'ui', name);
-  const info = await stat(path).catch(() => undefined);
-  if (!info?.isFile())
+  const file = await openRunFile(dataRoot, runId, join('ui', name));
+  if (!file)
     throw new ApiError(404, 'ui-artifact-not-found', `run ${runId} has no UI file ${name}`);
+  await using opened = file;
   res.writeHead(200, {
     'content-type': TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream',
-    'content-length': info.size,
-    'x-content-type-options': 'nosniff',
+    'content-length': opened.size,
     'cache-control': 'no-store',
   });
-  await pipeline(createReadStream(path), res);
+  await pipeline(opened.handle.createReadStream({ autoClose: false }), res);
 }

@@ -65,9 +65,26 @@ async function streamToFile(
     await pipeline(source, byteLimit(limits.maxBytes), createWriteStream(path, { mode: 0o600 }));
   } catch (error) {
     await rm(path, { force: true });
-    throw error;
+    throw clientAborted(source, error) ? uploadAborted() : error;
   }
   return { path, name };
+}
+
+/**
+ * A client that goes away mid-upload is a client's doing, not the server failing: it is
+ * answered (if anyone still listens) and logged as such, not as an error with a stack.
+ */
+function clientAborted(source: Readable, error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const incomplete = 'complete' in source && source.complete === false;
+  return (
+    incomplete &&
+    (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || source.destroyed)
+  );
+}
+
+function uploadAborted(): ApiError {
+  return new ApiError(400, 'upload-aborted', 'the client ended the upload before it was complete');
 }
 
 /** A raw body (`application/octet-stream`) is the image itself; `?name=` names it. */
@@ -129,12 +146,14 @@ export async function saveMultipartUpload(
   await pipeline(req, parser).catch(() => {
     parseFailed = true;
   });
+  const aborted = !req.complete;
   const saved = await Promise.allSettled(saving);
   const paths = saved.flatMap((s) => (s.status === 'fulfilled' ? [s.value.path] : []));
   const failure = saved.find((s) => s.status === 'rejected');
   if (overLimit || parseFailed || failure) {
     await Promise.all(paths.map((path) => rm(path, { force: true })));
     if (overLimit) throw tooLarge(limits.maxBytes);
+    if (aborted) throw uploadAborted();
     throw new ApiError(400, 'body-malformed', 'the multipart body could not be read');
   }
   const first = saved[0];

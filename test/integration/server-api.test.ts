@@ -177,7 +177,7 @@ test('bad submissions get a clear 4xx and nothing is queued', async () => {
     options: { consents: { 'experience-programme': 'maybe' } },
   });
   assert.equal(badDecision.status, 400);
-  assert.equal((await errorOf(badDecision)).code, 'body-invalid');
+  assert.equal((await errorOf(badDecision)).code, 'options-invalid');
   const badPlan = await postJson('/api/runs', {
     lab: 'xiaomi-2021',
     options: { plan: { steps: [{ do: 'dance' }] } },

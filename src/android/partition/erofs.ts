@@ -3,7 +3,6 @@ import { join, sep } from 'node:path';
 import { execa } from 'execa';
 import { CanarytrapError, InputError } from '../../errors.ts';
 import { DISK_RESERVE_BYTES } from '../../host/disk-room.ts';
-import { isSafeFsPath } from '../ext4.ts';
 import type { OpenPartitionOptions, PartitionEntry, PartitionReader } from './types.ts';
 
 /**
@@ -57,7 +56,9 @@ export async function openErofsPartition(
 
   /** The local path of a partition path, or undefined when it is absent or leads outside. */
   const local = async (path: string): Promise<string | undefined> => {
-    if (!isSafeFsPath(path) || path.split('/').includes('..')) return undefined;
+    // The tree is extracted locally, so any name works; only a way out of it does not.
+    if (!path.startsWith('/') || path.includes('\0') || path.split('/').includes('..'))
+      return undefined;
     let real: string;
     try {
       real = await realpath(join(root, path));

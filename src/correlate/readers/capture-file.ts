@@ -148,7 +148,9 @@ async function* pcapngPackets(
       interfaces.push({ linkType: u16(block, 8), unit });
     } else if (type === 6 || type === 2) {
       const iface = interfaces[type === 6 ? u32(block, 8) : u16(block, 8)];
-      const captured = u32(block, 20);
+      // Its fixed fields end at byte 28, before the trailing length: a shorter block (fuzzing
+      // made one) has no captured length to read, and overruns itself like a lying one.
+      const captured = length >= 32 ? u32(block, 20) : Infinity;
       if (!iface || 28 + captured > length)
         warnings.push(
           `${file}: packet block at byte ${at} names no interface or overruns its block; skipped`,

@@ -37,15 +37,21 @@ const entrySchema = z.object({
     .optional(),
 });
 
+/**
+ * A form value as a browser sends it. JSON can hold a lone UTF-16 surrogate, which
+ * encodeURIComponent refuses with a URIError; the URL standard's encoder writes U+FFFD instead.
+ */
+function formEncode(value: string): string {
+  return encodeURIComponent(value.replace(/\p{Surrogate}/gu, '\ufffd'));
+}
+
 function postBody(postData: z.infer<typeof entrySchema>['request']['postData']): Buffer {
   if (!postData) return Buffer.alloc(0);
   if (postData.text !== undefined)
     return Buffer.from(postData.text, postData.encoding === 'base64' ? 'base64' : 'utf8');
   if (postData.params) {
     return Buffer.from(
-      postData.params
-        .map((p) => `${encodeURIComponent(p.name)}=${encodeURIComponent(p.value ?? '')}`)
-        .join('&'),
+      postData.params.map((p) => `${formEncode(p.name)}=${formEncode(p.value ?? '')}`).join('&'),
     );
   }
   return Buffer.alloc(0);

@@ -272,7 +272,7 @@ function parseLabImage(bytes: Buffer, path: string): LabBuildFile {
     throw new InputError(
       'lab-image-invalid',
       `lab image ${path}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
-      { hint: 'fix the file against src/lab/image-schema.ts' },
+      { hint: 'fix the file against src/android/lab-image.ts (its schema)' },
     );
   }
   return parsed.data;

@@ -3,7 +3,7 @@ import { exists } from '../../host/fs.ts';
 import type { PartitionReader } from '../../android/partition/types.ts';
 import { openZipChecked, readEntryBytes, type ZipLimits } from '../../android/zip-safe.ts';
 import { destinationsIn } from './dex-strings.ts';
-import { listApks, type ApkLocation } from './list-apps.ts';
+import { listApks, nameOddities, type ApkLocation } from './list-apps.ts';
 import { readManifest } from '../../android/manifest.ts';
 import { permissionProtection } from './permissions.ts';
 import { signingCertSha256 } from './signing.ts';
@@ -79,10 +79,19 @@ async function analyseApk(
     hosts: [],
     problems,
   };
+  const oddPath = nameOddities(apk.devicePath);
+  if (oddPath) problems.push(`its path holds ${oddPath}`);
+  if (apk.unreadable || !(await exists(local, 'file'))) {
+    problems.push(`not read: ${apk.unreadable ?? 'the APK could not be extracted from the image'}`);
+    return app;
+  }
   try {
     const manifest = await readManifest(local, options.timeoutMs);
     app.package = manifest.package ?? apk.devicePath;
     app.label = manifest.label;
+    const oddLabel =
+      manifest.label === undefined ? undefined : nameOddities(manifest.label, 'label');
+    if (oddLabel) problems.push(`its label holds ${oddLabel}`);
     app.versionName = manifest.versionName;
     app.versionCode = manifest.versionCode;
     app.sharedUserId = manifest.sharedUserId;

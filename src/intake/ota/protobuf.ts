@@ -16,6 +16,8 @@ export interface ProtoField {
 export class ProtoError extends Error {}
 
 const MAX_VARINT_BYTES = 10;
+/** Shared by every non-bytes field: a manifest of millions of tiny fields must not cost a Buffer each. */
+const EMPTY = Buffer.alloc(0);
 
 /** Every field of one message, in order; repeated fields appear once per value. */
 export function readProtoFields(message: Buffer): ProtoField[] {
@@ -37,7 +39,7 @@ export function readProtoFields(message: Buffer): ProtoField[] {
     const wireType = Number(key & 7n);
     if (field === 0) throw new ProtoError('field number 0');
     let value = 0n;
-    let bytes: Buffer = Buffer.alloc(0);
+    let bytes: Buffer = EMPTY;
     switch (wireType) {
       case 0:
         value = varint();

@@ -131,6 +131,9 @@ export async function readSuperMetadata(
     devices.push(d.subarray(24, 60).toString('latin1').replace(/\0.*$/s, ''));
   }
   const result: LogicalPartition[] = [];
+  // liblp gives each partition its own run of extents. Runs shared between partitions would let
+  // 1 MiB of tables name billions of extents (thousands of partitions, each all of them).
+  let named = 0;
   for (let i = 0; i < partitions.count; i++) {
     const p = tables.subarray(partitions.offset + i * partitions.size);
     const name = p.subarray(0, 36).toString('latin1').replace(/\0.*$/s, '');
@@ -138,6 +141,9 @@ export async function readSuperMetadata(
     const count = p.readUInt32LE(44);
     if (first + count > extents.count)
       throw invalid(label, `partition ${name} names extents that do not exist`);
+    named += count;
+    if (named > extents.count)
+      throw invalid(label, `its partitions name more extents than the ${extents.count} it holds`);
     const list: Extent[] = [];
     for (let e = first; e < first + count; e++) {
       const x = tables.subarray(extents.offset + e * extents.size);

@@ -9,14 +9,19 @@ import { appPage, labSelect } from './layout.ts';
 /** Leaks per page: the page stays quick for a run with ten thousand of them. */
 export const LEAKS_PER_PAGE = 200;
 
-export function renderReportPage(report: Report, offset: number, labs: readonly string[]): string {
+export function renderReportPage(
+  report: Report,
+  offset: number,
+  labs: readonly string[],
+  csrf: string,
+): string {
   const runId = report.run.runId;
   const baseline = report.run.baselineRunId;
   const actions = markup`<nav class="actions" id="report-actions">
 <a href="/runs/${runId}">Timeline</a>
 ${EXPORT_FORMATS.map((f) => markup`<a href="/api/runs/${runId}/export/${f}">Export ${f}</a> `)}
 ${baseline ? markup`<a id="diff-link" href="/diff?base=${baseline}&amp;next=${runId}">Diff with baseline ${baseline}</a>` : ''}
-<form class="inline" method="post" action="/runs/${runId}/rerun">
+<form class="inline" method="post" action="/runs/${runId}/rerun?csrf=${csrf}">
 <label for="image">Rerun with</label>${labSelect(labs, 'image')}
 <button type="submit" id="rerun-button">Rerun</button>
 </form>

@@ -8,6 +8,8 @@ export function renderRunsPage(
   runs: readonly RunSummary[],
   labs: readonly string[],
   q: string,
+  /** The session's CSRF token, which every posting form carries. */
+  csrf: string,
 ): string {
   const rows = runs.map(
     (run) => markup`<tr>
@@ -19,7 +21,7 @@ export function renderRunsPage(
   const body = markup`<main>
 <section id="submit">
 <h1>Submit an image</h1>
-<form class="inline" method="post" action="/runs" enctype="multipart/form-data">
+<form class="inline" method="post" action="/runs?csrf=${csrf}" enctype="multipart/form-data">
 <label for="lab">Lab image</label>${labSelect(labs, 'lab')}
 <label for="file">or upload</label><input type="file" name="file" id="file">
 <details id="run-settings"><summary>Run settings</summary>

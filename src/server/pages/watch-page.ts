@@ -9,7 +9,7 @@ export const WATCH_SCRIPT_PATH = '/static/watch.js';
  * `/runs/:id`: the stage timeline and the leaks as they are found. The script fills it from the
  * run's event stream, which replays the run so far, so a reload mid-run shows everything again.
  */
-export function renderWatchPage(detail: RunDetail, labs: readonly string[]): string {
+export function renderWatchPage(detail: RunDetail, labs: readonly string[], csrf: string): string {
   const label = detail.record?.imageLabel ?? detail.job?.data.imageLabel ?? '';
   const baseline = detail.record?.baselineRunId ?? detail.job?.data.baselineRunId;
   // A run that has ended cannot be cancelled; one still queued or running can, from the page
@@ -30,7 +30,7 @@ ${baseline ? markup`<a id="diff-link" href="/diff?base=${baseline}&amp;next=${de
 ${
   ended
     ? ''
-    : markup`<form class="inline" id="cancel-form" method="post" action="/runs/${detail.runId}/cancel">
+    : markup`<form class="inline" id="cancel-form" method="post" action="/runs/${detail.runId}/cancel?csrf=${csrf}">
 <button type="submit" id="cancel-button">Cancel this run</button>
 </form>`
 }
@@ -49,7 +49,7 @@ ${STAGES.map((stage) => markup`<li id="stage-${stage}" data-stage="${stage}"><sp
 </section>
 <section id="rerun">
 <h2>Rerun</h2>
-<form class="inline" method="post" action="/runs/${detail.runId}/rerun">
+<form class="inline" method="post" action="/runs/${detail.runId}/rerun?csrf=${csrf}">
 <label for="image">with lab image</label>${labSelect(labs, 'image')}
 <button type="submit" id="rerun-button">Rerun against this run</button>
 </form>
