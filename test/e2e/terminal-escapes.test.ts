@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,6 +20,8 @@ const MODEL = '\u001b]0;pwned\u0007\u001b[31;1mRED';
 /** How the CLI shows it (terminal-text.ts). */
 const SHOWN = '\\x1b]0;pwned\\x07\\x1b[31;1mRED';
 const TITLE = 'canarytrap-test-title';
+/** The terminal's screen as captured, kept for a person to look at (as the browser tests keep PNGs). */
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'terminal-escapes');
 
 let world: PipelineEnv;
 let work: string;
@@ -61,8 +63,15 @@ test(
     const exit = await terminal.waitForExit(60_000);
     const plain = await terminal.capture();
     const coloured = await terminal.capture({ escapes: true });
+    const title = await terminal.title();
+    await mkdir(ARTIFACTS, { recursive: true });
+    await writeFile(
+      join(ARTIFACTS, 'submit-wait.screen.txt'),
+      `# tmux capture-pane after \`canarytrap submit --wait\`; pane title: ${JSON.stringify(title)}\n${plain}`,
+    );
+    await writeFile(join(ARTIFACTS, 'submit-wait.screen.ansi'), coloured);
     assert.equal(exit, 0, plain);
-    assert.equal(await terminal.title(), TITLE, 'the model retitled the terminal');
+    assert.equal(title, TITLE, 'the model retitled the terminal');
     // The intake stage's line names the model, escaped.
     const intake = plain.split('\n').find((line) => line.startsWith('[1/8] intake done: '));
     assert.ok(intake?.includes(SHOWN), plain);

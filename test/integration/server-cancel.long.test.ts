@@ -166,7 +166,11 @@ test(
     // Hundreds of device-clock hours: without the cancel this would run for minutes.
     const runId = await submitLab('adups-2016', { advanceHours: 600, stepHours: 6 });
     const watch = await (await api(`/runs/${runId}`)).text();
-    assert.ok(watch.includes(`action="/runs/${runId}/cancel"`), 'the watch page has the button');
+    // The form carries the session's CSRF token (server/auth.ts).
+    assert.ok(
+      watch.includes(`action="/runs/${runId}/cancel?csrf=`),
+      'the watch page has the button',
+    );
     const result = await cancelWhen(runId, 'exercise');
     t.diagnostic(`ended ${result.elapsedMs} ms after the cancel request`);
     await assertCancelled(runId, result);
