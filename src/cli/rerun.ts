@@ -5,7 +5,7 @@ import { parseAnalysisOptions } from '../queue/job-options.ts';
 import { resolveImageArgument } from '../run/image-argument.ts';
 import { rerunJobData } from '../run/rerun.ts';
 import { assertRunId } from './image-argument.ts';
-import { collect, uiJobOptions, type UiFlags } from '../ui/index.ts';
+import { collect, uiJobOptions, type UiFlags } from '../ui/job-options.ts';
 import { terminalSafe } from '../terminal-text.ts';
 import { action, cliRuntime } from './runtime.ts';
 import { watchRun } from './watch.ts';

@@ -6,7 +6,7 @@ import { requireRedis } from '../queue/connection.ts';
 import type { AnalysisOptions } from '../queue/job-data.ts';
 import { numberFromText, parseAnalysisOptions } from '../queue/job-options.ts';
 import { analysisJobData, resolveImageArgument } from '../run/image-argument.ts';
-import { collect, uiJobOptions } from '../ui/index.ts';
+import { collect, uiJobOptions } from '../ui/job-options.ts';
 import { terminalSafe } from '../terminal-text.ts';
 import { assertRunId } from './image-argument.ts';
 import { action, cliRuntime } from './runtime.ts';

@@ -1,13 +1,20 @@
 import type { Command } from 'commander';
-import { processAnalysis } from '../../jobs/analysis.ts';
 import { sweepCages } from '../capture/cage/index.ts';
 import { cageStateDir, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { ensureRedis } from '../queue/connection.ts';
 import { startAnalysisWorker, type WorkerHandle } from '../queue/worker.ts';
-import { appiumServerFor } from '../ui/index.ts';
+import { appiumServerFor } from '../ui/appium-server.ts';
 import { wholeNumberFlag } from './flags.ts';
 import { action, cliRuntime } from './runtime.ts';
+
+/**
+ * The analysis and every stage it runs (proxy, devices, Appium's client, correlation) take
+ * seconds to load: loaded by the first job, so a worker is up, or refuses a bad flag or Redis
+ * URL, without waiting for them.
+ */
+let analysis: Promise<typeof import('../../jobs/analysis.ts')> | undefined;
+const loadAnalysis = () => (analysis ??= import('../../jobs/analysis.ts'));
 
 /** Analyses one worker runs at once: each boots a device, so more than this is a typo. */
 export const WORKER_CONCURRENCY = { min: 1, max: 64 } as const;
@@ -25,7 +32,8 @@ export function startWorker(
     config,
     logger,
     concurrency,
-    processor: (job, signal) => processAnalysis(job, { config, logger, appium }, signal),
+    processor: async (job, signal) =>
+      (await loadAnalysis()).processAnalysis(job, { config, logger, appium }, signal),
     onClose: () => appium.stop(),
   });
 }
@@ -58,6 +66,8 @@ export function registerWorker(program: Command): void {
           },
         );
         if (swept.length > 0) logger.info({ swept }, 'removed cages of dead workers');
+        // Loaded while Redis is found or started, rather than when the first job arrives.
+        void loadAnalysis().catch(() => undefined);
         const redis = await ensureRedis(config, logger);
         const worker = startWorker(redis.url, config, logger, concurrency);
         process.stdout.write(
