@@ -2,9 +2,10 @@
 // Node 20's runner takes no globs, so the files are listed here. Pass paths or name fragments to
 // run a subset: `node scripts/run-tests.mjs lab-adb`.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 function findTests(dir) {
   const found = [];
@@ -41,6 +42,33 @@ const concurrency = long ? 2 : 3;
 // the suite's time goes is the first thing to know when it grows.
 const timesDir = mkdtempSync(join(tmpdir(), 'canarytrap-tests-'));
 const timesFile = join(timesDir, 'file-times.json');
+// Unit test files take well under a second each, but every file is its own process, and node
+// with tsx's loader costs about a second of CPU to start and load the sources: over sixty unit
+// files that was a minute and a half of a CPU-bound suite. They run instead in a few processes,
+// each importing a share of them (their tests then report as that share's). A unit file that is
+// heavy in itself runs alone.
+const UNIT_GROUPS = 2;
+const RUN_ALONE = ['test/unit/fuzz-parsers.test.ts'];
+const groupable = files.filter((f) => f.startsWith('test/unit/') && !RUN_ALONE.includes(f));
+// What runs alone goes first: the fuzzing is the longest file, and started last it would be the
+// tail the other processes wait on.
+const entries = [
+  ...files.filter((f) => RUN_ALONE.includes(f)),
+  ...files.filter((f) => !groupable.includes(f) && !RUN_ALONE.includes(f)),
+];
+if (groupable.length > UNIT_GROUPS * 2) {
+  for (let group = 0; group < UNIT_GROUPS; group++) {
+    const members = groupable.filter((_, i) => i % UNIT_GROUPS === group);
+    const entry = join(timesDir, `unit-tests-${group + 1}-of-${UNIT_GROUPS}.test.mjs`);
+    writeFileSync(
+      entry,
+      members.map((f) => `import ${JSON.stringify(pathToFileURL(f).href)};\n`).join(''),
+    );
+    entries.push(entry);
+  }
+} else {
+  entries.push(...groupable);
+}
 const args = [
   '--import',
   'tsx',
@@ -50,7 +78,7 @@ const args = [
   '--test-reporter-destination=stdout',
   `--test-reporter=${new URL('./test-file-times.mjs', import.meta.url).href}`,
   `--test-reporter-destination=${timesFile}`,
-  ...files,
+  ...entries,
 ];
 
 function printSlowest() {

@@ -91,11 +91,16 @@ export function registerSubmit(program: Command): void {
         // The numbers first, through the schema the API uses: a bad flag is refused before an
         // image is built or Redis is asked.
         const counts = runCounts(flags);
-        const resolved = await resolveImageArgument(image, config);
-        // A bad plan or consent name is refused before anything needs Redis.
+        // A lab image is built first, which takes a while: Redis is checked before that.
+        let redis: Promise<string> | undefined;
+        const checkedRedis = () => (redis ??= requireRedis(config));
+        const resolved = await resolveImageArgument(image, config, undefined, async () => {
+          await checkedRedis();
+        });
+        // A bad plan or consent name is refused before the run is queued.
         const ui = await uiJobOptions(flags, resolved.label);
         const options = parseAnalysisOptions({ ...counts, ...ui, uncontained: flags.uncontained });
-        const redisUrl = await requireRedis(config);
+        const redisUrl = await checkedRedis();
         const data = analysisJobData(resolved, {
           ...(baselineRunId ? { baselineRunId } : {}),
           options,

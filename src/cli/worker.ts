@@ -66,9 +66,9 @@ export function registerWorker(program: Command): void {
           },
         );
         if (swept.length > 0) logger.info({ swept }, 'removed cages of dead workers');
-        // Loaded while Redis is found or started, rather than when the first job arrives.
-        void loadAnalysis().catch(() => undefined);
         const redis = await ensureRedis(config, logger);
+        // Loaded now, in the background, rather than when the first job arrives.
+        void loadAnalysis().catch(() => undefined);
         const worker = startWorker(redis.url, config, logger, concurrency);
         process.stdout.write(
           `worker up (concurrency ${concurrency}), queue on ${redis.url}${redis.embedded ? ` (embedded Redis, data in ${redis.embedded.record.dir})` : ''}\n`,

@@ -30,6 +30,8 @@ export async function resolveImageArgument(
   argument: string,
   config: Config,
   label?: string,
+  /** Run before a lab image is built (a build takes a while): `submit` checks Redis there. */
+  beforeBuild?: () => Promise<void>,
 ): Promise<ResolvedImage> {
   if (argument.trim() === '') {
     throw new InputError('image-missing', 'no image given (the image argument is empty)', {
@@ -39,6 +41,7 @@ export async function resolveImageArgument(
   const asPath = resolve(argument);
   const labJson = join(LAB_IMAGES_DIR, `${argument}.json`);
   if (!(await exists(asPath)) && /^[a-z0-9][a-z0-9-]*$/.test(argument) && (await exists(labJson))) {
+    await beforeBuild?.();
     const built = await buildLabImage(
       labJson,
       labImageCache(config),
