@@ -18,6 +18,15 @@ export const ANALYSIS_DEFAULTS = { perProvider: 3, advanceHours: 80, stepHours: 
 export const LAUNCHER_NAMES = ['lab-phone', 'sdk-emulator'] as const;
 export type LauncherName = (typeof LAUNCHER_NAMES)[number];
 
+/**
+ * Launchers that boot a real system image in the SDK emulator: a run naming one goes into an
+ * emulator lane of the queue, taken only by a host with KVM (src/queue/lanes.ts).
+ */
+export const LAUNCHER_NEEDS_KVM: Readonly<Record<LauncherName, boolean>> = {
+  'lab-phone': false,
+  'sdk-emulator': true,
+};
+
 export function isLauncherName(value: string): value is LauncherName {
   return (LAUNCHER_NAMES as readonly string[]).includes(value);
 }

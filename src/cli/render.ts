@@ -1,5 +1,6 @@
 import type { Leak } from '../correlate/types.ts';
 import type { AnalysisProgress } from '../queue/job-data.ts';
+import { waitingText, type WaitingFor } from '../queue/waiting.ts';
 import type { Report } from '../report/model.ts';
 import { terminalSafe } from '../terminal-text.ts';
 
@@ -19,6 +20,11 @@ export function leakLine(leak: Leak): string {
 /** One line per progress event of `watch` and `submit --wait`. */
 export function progressLine(progress: AnalysisProgress): string {
   return terminalSafe(progressText(progress));
+}
+
+/** What `watch` says of a run not yet taken; nothing once a worker took it. */
+export function waitingLine(waiting: WaitingFor | undefined): string | undefined {
+  return waiting ? waitingText(waiting) : undefined;
 }
 
 function progressText(progress: AnalysisProgress): string {

@@ -1,10 +1,11 @@
-import { ANALYSIS_DEFAULTS } from '../config.ts';
+import { ANALYSIS_DEFAULTS, LAUNCHER_NAMES } from '../config.ts';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { enqueueAnalysis, openAnalysisQueue } from '../queue/analysis-queue.ts';
 import { requireRedis } from '../queue/connection.ts';
 import type { AnalysisOptions } from '../queue/job-data.ts';
 import { numberFromText, parseAnalysisOptions } from '../queue/job-options.ts';
+import { IMAGE_ABIS } from '../queue/lanes.ts';
 import { analysisJobData, resolveImageArgument } from '../run/image-argument.ts';
 import { collect, uiJobOptions } from '../ui/job-options.ts';
 import { terminalSafe } from '../terminal-text.ts';
@@ -21,6 +22,8 @@ export interface SubmitFlags {
   consent?: string[];
   plan?: string;
   uncontained?: boolean;
+  launcher?: string;
+  abi?: string;
 }
 
 /** The numeric run options as flags, each checked alone so the refusal names its flag. */
@@ -75,6 +78,14 @@ export function registerSubmit(program: Command): void {
       'exercise plan (JSON) to drive the UI with; default images/plans/default.json',
     )
     .option(
+      '--launcher <name>',
+      `boot on this launcher (${LAUNCHER_NAMES.join(', ')}); default: chosen by the worker from the image. sdk-emulator runs need a worker with KVM`,
+    )
+    .option(
+      '--abi <abi>',
+      `the image's ABI for the SDK emulator (${IMAGE_ABIS.join(', ')}; default x86_64): only a host of that architecture takes the run`,
+    )
+    .option(
       '--uncontained',
       'run without a network cage even where none can be made: traffic may leave this host, and the report says so',
     )
@@ -99,7 +110,13 @@ export function registerSubmit(program: Command): void {
         });
         // A bad plan or consent name is refused before the run is queued.
         const ui = await uiJobOptions(flags, resolved.label);
-        const options = parseAnalysisOptions({ ...counts, ...ui, uncontained: flags.uncontained });
+        const options = parseAnalysisOptions({
+          ...counts,
+          ...ui,
+          uncontained: flags.uncontained,
+          ...(flags.launcher !== undefined ? { launcher: flags.launcher } : {}),
+          ...(flags.abi !== undefined ? { abi: flags.abi } : {}),
+        });
         const redisUrl = await checkedRedis();
         const data = analysisJobData(resolved, {
           ...(baselineRunId ? { baselineRunId } : {}),

@@ -9,7 +9,7 @@ import { terminalSafe } from '../terminal-text.ts';
 import { EXIT } from './exit-codes.ts';
 import { timeoutFlagMs } from './flags.ts';
 import { assertRunId } from './image-argument.ts';
-import { leakSummary, progressLine } from './render.ts';
+import { leakSummary, progressLine, waitingLine } from './render.ts';
 import { action, cliRuntime } from './runtime.ts';
 
 /** Follows a run live; prints stage moves and each leak, then the summary and the report path. */
@@ -22,6 +22,10 @@ export async function watchRun(
     prefix: options.config.queuePrefix,
     runId,
     onProgress: (progress) => process.stdout.write(`${progressLine(progress)}\n`),
+    onWaiting: (waiting) => {
+      const line = waitingLine(waiting);
+      if (line) process.stdout.write(`${line}\n`);
+    },
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });
   if (outcome.status === 'failed') {

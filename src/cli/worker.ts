@@ -3,7 +3,7 @@ import { sweepCages } from '../capture/cage/index.ts';
 import { cageStateDir, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { ensureRedis } from '../queue/connection.ts';
-import { startAnalysisWorker, type WorkerHandle } from '../queue/worker.ts';
+import { startAnalysisWorker, type ServedLanes, type WorkerHandle } from '../queue/worker.ts';
 import { appiumServerFor } from '../ui/appium-server.ts';
 import { wholeNumberFlag } from './flags.ts';
 import { action, cliRuntime } from './runtime.ts';
@@ -70,8 +70,9 @@ export function registerWorker(program: Command): void {
         // Loaded now, in the background, rather than when the first job arrives.
         void loadAnalysis().catch(() => undefined);
         const worker = startWorker(redis.url, config, logger, concurrency);
+        const served = await worker.ready;
         process.stdout.write(
-          `worker up (concurrency ${concurrency}), queue on ${redis.url}${redis.embedded ? ` (embedded Redis, data in ${redis.embedded.record.dir})` : ''}\n`,
+          `worker up (${servedLine(served, concurrency)}), queue on ${redis.url}${redis.embedded ? ` (embedded Redis, data in ${redis.embedded.record.dir})` : ''}\n`,
         );
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
@@ -83,4 +84,17 @@ export function registerWorker(program: Command): void {
         return 0;
       }),
     );
+}
+
+/** `concurrency 2, can run: lab-phone, x86_64; not kvm (ANDROID_HOME is not set); lanes: any`. */
+function servedLine(served: ServedLanes, asked: number): string {
+  const lacking = Object.entries(served.capabilities.missing).map(
+    ([capability, why]) => `not ${capability} (${why})`,
+  );
+  return [
+    `concurrency ${served.slots}${served.limitedBy ? ` of ${asked} asked: ${served.limitedBy}` : ''}`,
+    `can run: ${served.capabilities.capabilities.join(', ')}`,
+    ...lacking,
+    `lanes: ${served.lanes.join(', ')}`,
+  ].join('; ');
 }

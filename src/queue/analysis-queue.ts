@@ -1,13 +1,18 @@
-import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ANALYSIS_QUEUE } from './names.ts';
 import type { AnalysisJobData, AnalysisResult } from './job-data.ts';
 import { redisConnection } from './connection.ts';
+import { LANE_NAMES, LANES, laneForJob, type LaneName } from './lanes.ts';
+
+export type AnalysisQueue = Queue<AnalysisJobData, AnalysisResult>;
+export type AnalysisJob = Job<AnalysisJobData, AnalysisResult>;
 
 export interface QueueHandle {
-  queue: Queue<AnalysisJobData, AnalysisResult>;
-  /** The queue's own connection, for plain commands beside it (cancel requests). */
+  /** The queue of every lane (src/queue/lanes.ts): a run's job is in the one its needs decide. */
+  lanes: Readonly<Record<LaneName, AnalysisQueue>>;
+  /** The queues' own connection, for plain commands beside them (cancel requests, adverts). */
   connection: Redis;
+  prefix: string;
   close(): Promise<void>;
 }
 
@@ -21,14 +26,20 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 
 export function openAnalysisQueue(redisUrl: string, prefix: string): QueueHandle {
   const connection = redisConnection(redisUrl);
-  const queue = new Queue<AnalysisJobData, AnalysisResult>(ANALYSIS_QUEUE, { connection, prefix });
+  const lanes = Object.fromEntries(
+    LANE_NAMES.map((name) => [
+      name,
+      new Queue<AnalysisJobData, AnalysisResult>(LANES[name].queue, { connection, prefix }),
+    ]),
+  ) as Record<LaneName, AnalysisQueue>;
   let closed: Promise<void> | undefined;
   return {
-    queue,
+    lanes,
     connection,
+    prefix,
     close: () =>
       (closed ??= (async () => {
-        await queue.close();
+        await Promise.all(Object.values(lanes).map((queue) => queue.close()));
         connection.disconnect();
       })()),
   };
@@ -37,26 +48,98 @@ export function openAnalysisQueue(redisUrl: string, prefix: string): QueueHandle
 export async function enqueueAnalysis(
   handle: QueueHandle,
   data: AnalysisJobData,
-): Promise<Job<AnalysisJobData, AnalysisResult>> {
-  return handle.queue.add('analysis', data, { ...DEFAULT_JOB_OPTIONS, jobId: data.runId });
+): Promise<AnalysisJob> {
+  return handle.lanes[laneForJob(data)].add('analysis', data, {
+    ...DEFAULT_JOB_OPTIONS,
+    jobId: data.runId,
+  });
+}
+
+/** A run's job in whichever lane holds it, with the lane's name. */
+export async function findRunJob(
+  handle: QueueHandle,
+  runId: string,
+): Promise<{ job: AnalysisJob; lane: LaneName } | undefined> {
+  for (const lane of LANE_NAMES) {
+    const job = await Job.fromId<AnalysisJobData, AnalysisResult>(handle.lanes[lane], runId);
+    if (job) return { job, lane };
+  }
+  return undefined;
+}
+
+/** Like findRunJob, the job only. */
+export async function findRun(
+  handle: QueueHandle,
+  runId: string,
+): Promise<AnalysisJob | undefined> {
+  return (await findRunJob(handle, runId))?.job;
+}
+
+type EventName = 'progress' | 'completed' | 'failed' | 'waiting' | 'active';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- QueueEvents' listener types differ per event
+type EventListener = (...args: any[]) => void;
+
+/** Every lane's events as one stream: `on('progress', …)` hears the jobs of all lanes. */
+export interface LaneEvents {
+  on(event: EventName, listener: EventListener): void;
+  off(event: EventName, listener: EventListener): void;
+  waitUntilReady(): Promise<void>;
 }
 
 export interface QueueEventsHandle {
-  events: QueueEvents;
+  events: LaneEvents;
   close(): Promise<void>;
 }
 
-/** QueueEvents does not close a connection it was given, so the handle closes both. */
+/** QueueEvents does not close a connection it was given, so the handle closes them all. */
 export function openQueueEvents(redisUrl: string, prefix: string): QueueEventsHandle {
-  const connection = redisConnection(redisUrl);
-  const events = new QueueEvents(ANALYSIS_QUEUE, { connection, prefix });
+  // Each QueueEvents reads its stream with a blocking command: a connection each.
+  const subscriptions = LANE_NAMES.map((name) => {
+    const connection = redisConnection(redisUrl);
+    return { connection, events: new QueueEvents(LANES[name].queue, { connection, prefix }) };
+  });
+  const events: LaneEvents = {
+    on: (event, listener) => {
+      for (const { events: laneEvents } of subscriptions) laneEvents.on(event, listener);
+    },
+    off: (event, listener) => {
+      for (const { events: laneEvents } of subscriptions) laneEvents.off(event, listener);
+    },
+    waitUntilReady: async () => {
+      await Promise.all(subscriptions.map(({ events: laneEvents }) => laneEvents.waitUntilReady()));
+    },
+  };
   let closed: Promise<void> | undefined;
   return {
     events,
     close: () =>
       (closed ??= (async () => {
-        await events.close();
-        connection.disconnect();
+        await Promise.all(subscriptions.map(({ events: laneEvents }) => laneEvents.close()));
+        for (const { connection } of subscriptions) connection.disconnect();
       })()),
   };
+}
+
+type JobState = Parameters<AnalysisQueue['getJobs']>[0];
+
+/** The jobs of every lane in these states (up to `limit` per lane). */
+export async function runJobs(
+  handle: QueueHandle,
+  states: JobState,
+  limit = 1000,
+): Promise<AnalysisJob[]> {
+  const perLane = await Promise.all(
+    LANE_NAMES.map((lane) => handle.lanes[lane].getJobs(states, 0, limit - 1)),
+  );
+  return perLane.flat();
+}
+
+/** Job counts by state, summed over the lanes. */
+export async function runJobCounts(handle: QueueHandle): Promise<Record<string, number>> {
+  const totals: Record<string, number> = {};
+  for (const lane of LANE_NAMES) {
+    for (const [state, count] of Object.entries(await handle.lanes[lane].getJobCounts()))
+      totals[state] = (totals[state] ?? 0) + count;
+  }
+  return totals;
 }

@@ -1,7 +1,6 @@
-import { Job } from 'bullmq';
 import { CanarytrapError, isCanarytrapError } from '../errors.ts';
 import type { Redis } from 'ioredis';
-import type { QueueHandle } from './analysis-queue.ts';
+import { findRun, type QueueHandle } from './analysis-queue.ts';
 import { redisConnection } from './connection.ts';
 import { ANALYSIS_QUEUE } from './names.ts';
 
@@ -39,7 +38,7 @@ export type CancelOutcome =
  * under a key for a while, so a worker that takes the job just now (or after a crash) sees it.
  */
 export async function cancelRun(handle: QueueHandle, runId: string): Promise<CancelOutcome> {
-  const job = await Job.fromId(handle.queue, runId);
+  const job = await findRun(handle, runId);
   if (!job) return { outcome: 'not-found' };
   const state = await job.getState();
   if (state === 'completed' || state === 'failed') return { outcome: 'finished', state };
@@ -51,7 +50,7 @@ export async function cancelRun(handle: QueueHandle, runId: string): Promise<Can
       // A worker locked it between the state read and the removal: it is running now.
     }
   }
-  await publishCancel(handle.connection, handle.queue.opts.prefix ?? 'bull', runId);
+  await publishCancel(handle.connection, handle.prefix, runId);
   return { outcome: 'cancelling' };
 }
 

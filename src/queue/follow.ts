@@ -1,7 +1,7 @@
-import { Job } from 'bullmq';
 import { CanarytrapError } from '../errors.ts';
-import { openAnalysisQueue, openQueueEvents } from './analysis-queue.ts';
-import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from './job-data.ts';
+import { findRun, findRunJob, openAnalysisQueue, openQueueEvents } from './analysis-queue.ts';
+import type { AnalysisProgress, AnalysisResult } from './job-data.ts';
+import { waitingFor, type WaitingFor } from './waiting.ts';
 
 export type FollowOutcome =
   { status: 'completed'; result: AnalysisResult } | { status: 'failed'; reason: string };
@@ -11,6 +11,13 @@ export interface FollowOptions {
   prefix: string;
   runId: string;
   onProgress: (progress: AnalysisProgress) => void;
+  /**
+   * While the run waits to be taken: what it waits for, each time that changes (a worker that
+   * can run it connects or leaves). `undefined` once it is no longer waiting.
+   */
+  onWaiting?: (waiting: WaitingFor | undefined) => void;
+  /** How often the waiting reason is looked at again. Default 2 s. */
+  waitingPollMs?: number;
   /** Give up after this long. Default: no limit. */
   timeoutMs?: number;
 }
@@ -25,18 +32,35 @@ export async function followRun(options: FollowOptions): Promise<FollowOutcome> 
   const events = eventsHandle.events;
   try {
     await events.waitUntilReady();
-    const job = await Job.fromId<AnalysisJobData, AnalysisResult>(handle.queue, options.runId);
-    if (!job) {
+    const found = await findRunJob(handle, options.runId);
+    if (!found) {
       throw new CanarytrapError('run-not-found', `no run ${options.runId} in the queue`, {
         permanent: true,
         expected: true,
         hint: 'list runs under the data root, or check CANARYTRAP_QUEUE_PREFIX',
       });
     }
+    const { job, lane } = found;
     return await new Promise<FollowOutcome>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
+      let waitingTimer: NodeJS.Timeout | undefined;
+      let lastWaiting: string | undefined;
+      const lookAtWaiting = async () => {
+        const waiting = await waitingFor(handle, job, lane);
+        const key = JSON.stringify(waiting ?? null);
+        if (key !== lastWaiting) {
+          lastWaiting = key;
+          options.onWaiting?.(waiting);
+        }
+        if (waiting)
+          waitingTimer = setTimeout(
+            () => void lookAtWaiting().catch(reject),
+            options.waitingPollMs ?? 2_000,
+          );
+      };
       const finish = (outcome: FollowOutcome) => {
         clearTimeout(timer);
+        clearTimeout(waitingTimer);
         events.off('progress', onProgress);
         events.off('completed', onCompleted);
         events.off('failed', onFailed);
@@ -56,7 +80,7 @@ export async function followRun(options: FollowOptions): Promise<FollowOutcome> 
       const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => {
         if (jobId !== options.runId) return;
         // A failed attempt that will be retried is not the end.
-        void Job.fromId(handle.queue, jobId).then(async (latest) => {
+        void findRun(handle, jobId).then(async (latest) => {
           const state = await latest?.getState();
           if (state === 'failed') finish({ status: 'failed', reason: failedReason });
         }, reject);
@@ -78,14 +102,13 @@ export async function followRun(options: FollowOptions): Promise<FollowOutcome> 
       }
       void job.getState().then(async (state) => {
         if (state === 'completed') {
-          const latest = await Job.fromId<AnalysisJobData, AnalysisResult>(
-            handle.queue,
-            options.runId,
-          );
+          const latest = await findRun(handle, options.runId);
           if (latest?.returnvalue) finish({ status: 'completed', result: latest.returnvalue });
         } else if (state === 'failed') {
-          const latest = await Job.fromId(handle.queue, options.runId);
+          const latest = await findRun(handle, options.runId);
           finish({ status: 'failed', reason: latest?.failedReason ?? 'unknown' });
+        } else if (options.onWaiting) {
+          await lookAtWaiting();
         }
       }, reject);
     });

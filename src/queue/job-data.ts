@@ -1,6 +1,7 @@
 import type { LauncherName } from '../config.ts';
 import type { Leak } from '../correlate/types.ts';
 import type { ConsentDecision, ExercisePlanInput } from '../ui/plan.ts';
+import type { ImageAbi } from './lanes.ts';
 import type { StageName } from './names.ts';
 
 /** Job data is plain data: where the image is and how to run it. Behaviour lives in src/. */
@@ -24,6 +25,11 @@ export interface AnalysisOptions {
   stepHours?: number;
   /** Launcher to use; default chosen from the image (lab images: lab-phone). */
   launcher?: LauncherName;
+  /**
+   * The image's ABI, for the SDK emulator: which hosts can boot it (x86_64 unless said). It
+   * decides the queue lane (src/queue/lanes.ts), so only a host of that architecture takes it.
+   */
+  abi?: ImageAbi;
   /**
    * Run without a cage even though the image is not a bundled lab image (the host cannot make
    * one, or the user chose so); the report says so in red. Default false: caged where possible.

@@ -3,6 +3,7 @@ import { LAUNCHER_NAMES } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { DECISIONS, type ExercisePlanInput } from '../ui/plan.ts';
 import type { AnalysisOptions } from './job-data.ts';
+import { IMAGE_ABIS } from './lanes.ts';
 
 /** Bounds of a run's numbers: large enough for any real analysis, small enough to finish. */
 export const OPTION_LIMITS = {
@@ -29,6 +30,9 @@ export const analysisOptionsSchema = z
     advanceHours: count('advanceHours').optional(),
     stepHours: count('stepHours').optional(),
     launcher: z.enum(LAUNCHER_NAMES).optional(),
+    abi: z
+      .enum(IMAGE_ABIS, { message: `"abi" must be one of ${IMAGE_ABIS.join(', ')}` })
+      .optional(),
     uncontained: z.boolean({ message: '"uncontained" must be true or false' }).optional(),
     consents: z
       .record(

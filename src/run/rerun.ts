@@ -1,7 +1,6 @@
-import { Job } from 'bullmq';
 import type { Config } from '../config.ts';
 import { InputError } from '../errors.ts';
-import type { QueueHandle } from '../queue/analysis-queue.ts';
+import { findRun, type QueueHandle } from '../queue/analysis-queue.ts';
 import type { AnalysisJobData, AnalysisOptions } from '../queue/job-data.ts';
 import { analysisJobData, type ResolvedImage } from './image-argument.ts';
 import { RUN_FILES, runDirFor } from './run-dir.ts';
@@ -17,7 +16,7 @@ export async function baselineOptions(
   config: Config,
   baseRunId: string,
 ): Promise<AnalysisOptions> {
-  const job = await Job.fromId<AnalysisJobData>(queue.queue, baseRunId);
+  const job = await findRun(queue, baseRunId);
   if (job) return job.data.options;
   const known = await access(join(runDirFor(config.dataRoot, baseRunId), RUN_FILES.record)).then(
     () => true,

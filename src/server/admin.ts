@@ -4,6 +4,8 @@ import { ExpressAdapter } from '@bull-board/express';
 import express from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { QueueHandle } from '../queue/analysis-queue.ts';
+import { LANE_NAMES, LANES, type LaneName } from '../queue/lanes.ts';
+import { blockedLanes } from '../queue/waiting.ts';
 
 export const ADMIN_PATH = '/admin/queues';
 
@@ -23,8 +25,12 @@ type ViewEngine = (
 export function queueDashboard(queue: QueueHandle): NodeHandler {
   const adapter = new ExpressAdapter();
   adapter.setBasePath(ADMIN_PATH);
+  const lanes = LANE_NAMES.map((lane) => ({
+    lane,
+    adapter: new LaneAdapter(queue.lanes[lane], lane),
+  }));
   createBullBoard({
-    queues: [new BullMQAdapter(queue.queue, { readOnlyMode: true, allowRetries: false })],
+    queues: lanes.map((entry) => entry.adapter),
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'canarytrap queue' } },
   });
@@ -35,8 +41,37 @@ export function queueDashboard(queue: QueueHandle): NodeHandler {
   app.disable('x-powered-by');
   app.use(ADMIN_PATH, board);
   return (req, res) => {
-    app(req, res);
+    // Each request (the board polls its queue list) first reads which lanes no connected
+    // worker serves, so a job that needs KVM shows "no worker with: kvm" on its queue.
+    void blockedLanes(queue)
+      .then(
+        (blocked) => {
+          for (const entry of lanes) entry.adapter.blocked = blocked[entry.lane];
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        app(req, res);
+      });
   };
+}
+
+/** A lane's queue on the board, described by what it needs and, live, what no worker has. */
+class LaneAdapter extends BullMQAdapter {
+  blocked: string | undefined;
+
+  constructor(
+    queue: QueueHandle['lanes'][LaneName],
+    private readonly lane: LaneName,
+  ) {
+    super(queue, { readOnlyMode: true, allowRetries: false });
+  }
+
+  override getDescription(): string {
+    const { title, needs } = LANES[this.lane];
+    const needed = needs.length > 0 ? `needs: ${needs.join(', ')}` : 'any worker';
+    return `${title} (${needed})${this.blocked ? ` — waiting: ${this.blocked}` : ''}`;
+  }
 }
 
 /**

@@ -1,6 +1,5 @@
-import { Job } from 'bullmq';
 import { rm } from 'node:fs/promises';
-import { enqueueAnalysis } from '../queue/analysis-queue.ts';
+import { enqueueAnalysis, findRun } from '../queue/analysis-queue.ts';
 import { cancelRun } from '../queue/cancel.ts';
 import type { AnalysisJobData } from '../queue/job-data.ts';
 import { diffReports, type ReportDiff } from '../report/diff.ts';
@@ -18,7 +17,7 @@ async function queueJob(ctx: ServerContext, data: AnalysisJobData): Promise<{ ru
 }
 
 async function assertRunKnown(ctx: ServerContext, runId: string): Promise<void> {
-  const job = await Job.fromId(ctx.queue.queue, runId);
+  const job = await findRun(ctx.queue, runId);
   if (job) return;
   await readRunReport(ctx.config.dataRoot, runId).catch(() => {
     throw new ApiError(400, 'baseline-unknown', `no run ${runId} to compare with`);

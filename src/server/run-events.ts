@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.ts';
 import type { Leak } from '../correlate/types.ts';
-import type { QueueHandle } from '../queue/analysis-queue.ts';
+import { findRunJob, type QueueHandle } from '../queue/analysis-queue.ts';
+import { waitingFor, waitingText } from '../queue/waiting.ts';
 import { isCancelReason } from '../queue/cancel.ts';
 import type { AnalysisProgress } from '../queue/job-data.ts';
 import { STAGES, type StageName } from '../queue/names.ts';
@@ -12,6 +13,8 @@ import { readRunReport } from '../run/run-report.ts';
 import { latestStage, runDetail, type RunDetail } from './runs.ts';
 
 const HEARTBEAT_MS = 15_000;
+/** How often a waiting run's reason is looked at again. */
+const WAITING_POLL_MS = 2_000;
 
 /**
  * `GET /api/runs/:id/events`: server-sent events. Subscribes first, then replays what the run
@@ -51,8 +54,10 @@ export async function streamRunEvents(
     live ? send(message) : buffered.push(message),
   );
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  let waitingTimer: NodeJS.Timeout | undefined;
   const stop = () => {
     clearInterval(heartbeat);
+    clearTimeout(waitingTimer);
     unsubscribe();
   };
   req.on('close', stop);
@@ -60,6 +65,22 @@ export async function streamRunEvents(
   for (const message of await replay(deps.config, runId, detail, deps.feed)) send(message);
   for (const message of buffered) send(message);
   live = true;
+  // A run not yet taken says what it waits for, again whenever that changes, until a worker
+  // takes it (then its stage moves speak).
+  let lastWaiting: string | undefined;
+  const lookAtWaiting = async () => {
+    if (ended || res.destroyed) return;
+    const found = await findRunJob(deps.queue, runId);
+    const waiting = found ? await waitingFor(deps.queue, found.job, found.lane) : undefined;
+    const text = waiting ? waitingText(waiting) : '';
+    if (text !== lastWaiting && !ended) {
+      lastWaiting = text;
+      res.write(`event: waiting\ndata: ${JSON.stringify({ ...waiting, text })}\n\n`);
+    }
+    if (waiting)
+      waitingTimer = setTimeout(() => void lookAtWaiting().catch(() => undefined), WAITING_POLL_MS);
+  };
+  if (detail.job?.waiting) await lookAtWaiting().catch(() => undefined);
 }
 
 async function replay(

@@ -1,5 +1,4 @@
-import { Job } from 'bullmq';
-import type { QueueEventsHandle, QueueHandle } from '../queue/analysis-queue.ts';
+import { findRun, type QueueEventsHandle, type QueueHandle } from '../queue/analysis-queue.ts';
 import { isCancelReason } from '../queue/cancel.ts';
 import type { AnalysisProgress } from '../queue/job-data.ts';
 
@@ -39,7 +38,7 @@ export class RunFeed {
       'failed',
       ({ jobId, failedReason }: { jobId: string; failedReason: string }) => {
         // A failed attempt that will be retried is not the end of the run.
-        void Job.fromId(this.queue.queue, jobId)
+        void findRun(this.queue, jobId)
           .then((job) => job?.getState())
           .then((state) => {
             if (state === 'failed')

@@ -1,6 +1,6 @@
-import { Job } from 'bullmq';
 import { readdir } from 'node:fs/promises';
-import type { QueueHandle } from '../queue/analysis-queue.ts';
+import { findRunJob, runJobs, type QueueHandle } from '../queue/analysis-queue.ts';
+import { waitingFor, type WaitingFor } from '../queue/waiting.ts';
 import { isCancelReason } from '../queue/cancel.ts';
 import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from '../queue/job-data.ts';
 import { RUN_FILES, runsRoot, type RunRecord } from '../run/run-dir.ts';
@@ -28,6 +28,8 @@ export interface RunDetail {
     progress: unknown;
     failedReason?: string;
     result?: AnalysisResult;
+    /** While it waits to be taken: its lane and, if no connected worker serves it, why. */
+    waiting?: WaitingFor;
   };
 }
 
@@ -51,7 +53,9 @@ export async function runDetail(
   runId: string,
 ): Promise<RunDetail> {
   const record = await readRunRecord(dataRoot, runId);
-  const job = await Job.fromId<AnalysisJobData, AnalysisResult>(queue.queue, runId);
+  const found = await findRunJob(queue, runId);
+  const job = found?.job;
+  const waiting = found ? await waitingFor(queue, found.job, found.lane) : undefined;
   if (!record && !job) throw new ApiError(404, 'run-not-found', `no run ${runId}`);
   return {
     runId,
@@ -64,6 +68,7 @@ export async function runDetail(
             progress: job.progress,
             ...(job.failedReason ? { failedReason: job.failedReason } : {}),
             ...(job.returnvalue ? { result: job.returnvalue } : {}),
+            ...(waiting ? { waiting } : {}),
           },
         }
       : {}),
@@ -90,11 +95,14 @@ export async function listRuns(
   q: string | undefined,
 ): Promise<RunSummary[]> {
   const byId = new Map<string, RunSummary>();
-  const jobs = await queue.queue.getJobs(
-    ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'],
-    0,
-    999,
-  );
+  const jobs = await runJobs(queue, [
+    'waiting',
+    'active',
+    'delayed',
+    'prioritized',
+    'completed',
+    'failed',
+  ]);
   for (const job of jobs) {
     if (!job.id) continue;
     const state = await job.getState();

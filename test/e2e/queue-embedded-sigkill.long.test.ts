@@ -3,17 +3,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Job } from 'bullmq';
 import { execa, type ResultPromise } from 'execa';
 import { sweepCages } from '../../src/capture/cage/index.ts';
 import { resolveImageArgument } from '../../src/cli/image-argument.ts';
 import { cageStateDir } from '../../src/config.ts';
 import { processAlive } from '../../src/host/processes.ts';
 import { silentLogger } from '../../src/log.ts';
-import { openAnalysisQueue } from '../../src/queue/analysis-queue.ts';
+import { findRun, openAnalysisQueue } from '../../src/queue/analysis-queue.ts';
 import { readRunReport } from '../../src/run/run-report.ts';
 import { embeddedRedisPaths, type EmbeddedRedisRecord } from '../../src/queue/embedded-redis.ts';
-import type { AnalysisJobData, AnalysisResult } from '../../src/queue/job-data.ts';
 import { eventually, findLabPhoneProcesses, redisServersUnder } from '../support/leftovers.ts';
 import { startPipelineEnv } from '../support/pipeline-env.ts';
 import { lineOn } from '../support/process-output.ts';
@@ -77,7 +75,7 @@ test(
     try {
       // The first run is on a device when its worker dies; the second still waits.
       const onDevice = await eventually(async () => {
-        const job = await Job.fromId<AnalysisJobData, AnalysisResult>(queue.queue, killedRun);
+        const job = await findRun(queue, killedRun);
         const stage = (job?.progress as { stage?: string } | undefined)?.stage;
         return stage === 'plant' || stage === 'exercise';
       }, 90_000);

@@ -109,7 +109,7 @@ test(
         if (outcome.status === 'failed')
           assert.match(outcome.reason, expectedCodes[name] ?? /./, name);
       }
-      assert.equal(worker.worker.isRunning(), true);
+      assert.equal(worker.isRunning(), true);
       const runs = await readdir(runsRoot(world.config.dataRoot)).catch(() => []);
       assert.deepEqual(runs, [], 'a bad image left a run directory');
     } finally {

@@ -14,6 +14,7 @@ import { silentLogger } from '../../src/log.ts';
 import { processAlive } from '../../src/host/processes.ts';
 import {
   enqueueAnalysis,
+  findRun,
   openAnalysisQueue,
   type QueueHandle,
 } from '../../src/queue/analysis-queue.ts';
@@ -70,7 +71,7 @@ async function pollJob(
 ): Promise<AnalysisJob> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const job = await Job.fromId<AnalysisJobData, AnalysisResult>(queue.queue, runId);
+    const job = await findRun(queue, runId);
     assert.ok(job, `job ${runId} is gone`);
     if (await done(job)) return job;
     assert.ok(Date.now() < deadline, `job ${runId} still at ${JSON.stringify(job.progress)}`);

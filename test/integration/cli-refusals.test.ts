@@ -8,7 +8,7 @@ import { wholeNumberFlag } from '../../src/cli/flags.ts';
 import { WORKER_CONCURRENCY } from '../../src/cli/worker.ts';
 import { loadConfig } from '../../src/config.ts';
 import { freePort } from '../../src/host/ports.ts';
-import { openAnalysisQueue } from '../../src/queue/analysis-queue.ts';
+import { openAnalysisQueue, runJobCounts } from '../../src/queue/analysis-queue.ts';
 import { buildReport } from '../../src/report/build.ts';
 import { resolveImageArgument } from '../../src/run/image-argument.ts';
 import { RUN_FILES, runDirFor } from '../../src/run/run-dir.ts';
@@ -59,7 +59,7 @@ after(async () => {
 async function assertNothingQueued(): Promise<void> {
   const queue = openAnalysisQueue(world.redis.url, world.config.queuePrefix);
   try {
-    const counts = await queue.queue.getJobCounts();
+    const counts = await runJobCounts(queue);
     assert.deepEqual(
       Object.entries(counts).filter(([, n]) => n > 0),
       [],

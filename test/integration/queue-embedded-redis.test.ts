@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { processAlive } from '../../src/host/processes.ts';
-import { enqueueAnalysis, openAnalysisQueue } from '../../src/queue/analysis-queue.ts';
+import { enqueueAnalysis, openAnalysisQueue, runJobs } from '../../src/queue/analysis-queue.ts';
 import {
   embeddedRedisPaths,
   ensureEmbeddedRedis,
@@ -106,7 +106,7 @@ test('a killed Redis is restarted on the same directory and port, and its queued
   assert.equal(after.url, before.url, 'its old port was free, so clients find it again');
   const reopened = openAnalysisQueue(after.url, 'embedded-test');
   try {
-    const waiting = await reopened.queue.getJobs(['waiting', 'prioritized']);
+    const waiting = await runJobs(reopened, ['waiting', 'prioritized']);
     assert.deepEqual(waiting.map((job) => job.id).sort(), ['r-one', 'r-two']);
   } finally {
     await reopened.close();

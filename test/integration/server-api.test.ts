@@ -4,7 +4,11 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
-import { openAnalysisQueue, type QueueHandle } from '../../src/queue/analysis-queue.ts';
+import {
+  openAnalysisQueue,
+  runJobCounts,
+  type QueueHandle,
+} from '../../src/queue/analysis-queue.ts';
 import { followRun } from '../../src/queue/follow.ts';
 import { STAGES } from '../../src/queue/names.ts';
 import { buildReport } from '../../src/report/build.ts';
@@ -60,7 +64,7 @@ function postJson(path: string, body: unknown): Promise<Response> {
 }
 
 async function queued(): Promise<number> {
-  const counts = await queue.queue.getJobCounts();
+  const counts = await runJobCounts(queue);
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 

@@ -10,7 +10,12 @@ import { execa } from 'execa';
 import { pino } from 'pino';
 import { chromium, type Browser } from 'playwright-core';
 import { startWorker } from '../../src/cli/worker.ts';
-import { openAnalysisQueue, type QueueHandle } from '../../src/queue/analysis-queue.ts';
+import { LANES } from '../../src/queue/lanes.ts';
+import {
+  openAnalysisQueue,
+  runJobCounts,
+  type QueueHandle,
+} from '../../src/queue/analysis-queue.ts';
 import { followRun } from '../../src/queue/follow.ts';
 import { runDirFor } from '../../src/run/run-dir.ts';
 import { startServer, type ServerHandle } from '../../src/server/index.ts';
@@ -67,7 +72,7 @@ after(async () => {
 });
 
 async function queued(): Promise<number> {
-  const counts = await queue.queue.getJobCounts();
+  const counts = await runJobCounts(queue);
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
@@ -91,28 +96,31 @@ function errorsLogged(): string[] {
 
 test('the queue dashboard is read-only: its add and retry queue nothing, with or without roots', async () => {
   const before = await queued();
-  for (const imagePath of ['/root', '/etc/passwd']) {
-    const add = await call('/admin/queues/api/queues/analysis/add', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        name: 'analysis',
-        data: { runId: 'r-evil', imagePath, imageLabel: 'evil', options: {} },
-      }),
-    });
-    assert.ok(add.status >= 400, `the dashboard's add answered ${add.status}`);
-    await add.body?.cancel();
+  const lanes = Object.values(LANES).map((lane) => lane.queue);
+  for (const lane of lanes) {
+    for (const imagePath of ['/root', '/etc/passwd']) {
+      const add = await call(`/admin/queues/api/queues/${lane}/add`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'analysis',
+          data: { runId: 'r-evil', imagePath, imageLabel: 'evil', options: {} },
+        }),
+      });
+      assert.ok(add.status >= 400, `the dashboard's add on ${lane} answered ${add.status}`);
+      await add.body?.cancel();
+    }
+    const retry = await call(`/admin/queues/api/queues/${lane}/retry/failed`, { method: 'PUT' });
+    assert.ok(retry.status >= 400, `the dashboard's retry on ${lane} answered ${retry.status}`);
+    await retry.body?.cancel();
   }
-  const retry = await call('/admin/queues/api/queues/analysis/retry/failed', { method: 'PUT' });
-  assert.ok(retry.status >= 400, `the dashboard's retry answered ${retry.status}`);
-  await retry.body?.cancel();
   assert.equal(await queued(), before, 'nothing was queued through the dashboard');
   const queues = (await (await call('/admin/queues/api/queues')).json()) as {
     queues: Array<{ name: string; readOnlyMode: boolean }>;
   };
   assert.deepEqual(
     queues.queues.map((q) => [q.name, q.readOnlyMode]),
-    [['analysis', true]],
+    lanes.map((lane) => [lane, true]),
   );
 });
 
@@ -304,7 +312,7 @@ test(
       assert.equal(await queued(), before + 1, 'our own form queued one run');
       // No worker runs yet: the run is taken off the queue again, unrun.
       const ownRun = new URL(page.url()).pathname.split('/').pop() ?? '';
-      await queue.queue.remove(ownRun);
+      await queue.lanes.any.remove(ownRun);
     } finally {
       await browser?.close();
       await attacker.close();

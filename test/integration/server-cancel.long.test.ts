@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Job } from 'bullmq';
 import { execa } from 'execa';
 import { cageStateDir } from '../../src/config.ts';
-import { openAnalysisQueue, type QueueHandle } from '../../src/queue/analysis-queue.ts';
+import { findRun, openAnalysisQueue, type QueueHandle } from '../../src/queue/analysis-queue.ts';
 import { CANCEL_REASON } from '../../src/queue/cancel.ts';
 import { followRun, type FollowOutcome } from '../../src/queue/follow.ts';
 import type { AnalysisProgress } from '../../src/queue/job-data.ts';
@@ -130,7 +129,7 @@ async function assertCancelled(
     result.elapsedMs < PROMPT_MS,
     `ended ${result.elapsedMs} ms after the request, expected < ${PROMPT_MS}`,
   );
-  const job = await Job.fromId(queue.queue, runId);
+  const job = await findRun(queue, runId);
   assert.equal(await job?.getState(), 'failed');
   assert.equal(job?.attemptsMade, 1, 'a cancelled run is not retried');
   assert.ok(

@@ -137,10 +137,12 @@ test('outside its folder, config.ts and the registry, only these files name a la
     file === 'src/device/launchers.ts' ||
     LAUNCHER_NAMES.some((name) => file.startsWith(`src/device/${name}/`));
   // Named on purpose, and none needs a new launcher: the run plan's mode for a lab image, the
-  // launcher of a transplant base kind, and the report's launcher for a run that never booted.
+  // launcher of a transplant base kind, the report's launcher for a run that never booted, and
+  // the capability every worker advertises (the lab phone's, a queue lane's need).
   assert.deepEqual(naming.filter((file) => !own(file)).sort(), [
     'jobs/stages/report.ts',
     'src/intake/run-plan.ts',
     'src/intake/transplant/plan.ts',
+    'src/queue/lanes.ts',
   ]);
 });

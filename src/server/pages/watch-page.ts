@@ -1,5 +1,6 @@
 import { markup } from '../../report/html-kit.ts';
 import { STAGES } from '../../queue/names.ts';
+import { waitingText } from '../../queue/waiting.ts';
 import type { RunDetail } from '../runs.ts';
 import { appPage, labSelect } from './layout.ts';
 
@@ -22,7 +23,7 @@ export function renderWatchPage(detail: RunDetail, labs: readonly string[], csrf
 <header class="verdict">
 <p class="label">Run ${detail.runId}</p>
 <h1>${label}</h1>
-<p id="run-status">waiting for the run…</p>
+<p id="run-status">${detail.job?.waiting ? waitingText(detail.job.waiting) : 'waiting for the run…'}</p>
 <p class="actions">
 <a id="report-link" href="/runs/${detail.runId}/report" hidden>Open the report</a>
 ${baseline ? markup`<a id="diff-link" href="/diff?base=${baseline}&amp;next=${detail.runId}">Diff with baseline ${baseline}</a>` : ''}

@@ -45,6 +45,10 @@ export const WATCH_SCRIPT = `'use strict';
     if (p.type === 'stage') onStage(p);
     else if (p.type === 'leak') onLeak(p.leak);
   });
+  source.addEventListener('waiting', function (e) {
+    var waiting = JSON.parse(e.data);
+    if (!main.hasAttribute('data-ended') && waiting.text) status.textContent = waiting.text;
+  });
   source.addEventListener('end', function (e) {
     var end = JSON.parse(e.data);
     source.close();

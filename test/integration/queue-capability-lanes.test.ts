@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { access, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { execa } from 'execa';
+import { chromium } from 'playwright-core';
+import { followRun } from '../../src/queue/follow.ts';
+import { LANES } from '../../src/queue/lanes.ts';
+import { connectedWorkers } from '../../src/queue/worker-registry.ts';
+import { startAnalysisWorker } from '../../src/queue/worker.ts';
+import { silentLogger } from '../../src/log.ts';
+import {
+  enqueueAnalysis,
+  findRun,
+  openAnalysisQueue,
+  runJobCounts,
+  type QueueHandle,
+} from '../../src/queue/analysis-queue.ts';
+import { CLI, REPO_ROOT, runCli } from '../support/cli-run.ts';
+import { lineOn } from '../support/process-output.ts';
+import { startServerEnv, type ServerEnv } from '../support/server-env.ts';
+
+// A worker host with no Android SDK (the test's world sets no ANDROID_HOME, so on every machine
+// it lacks `kvm`) serves the lab lane only; a run that names the SDK emulator waits, and says so
+// in `watch`, the API, the watch page and the queue dashboard.
+
+const TOKEN = 'lanes-token-0123456789';
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'capability-lanes');
+let env: ServerEnv;
+let queue: QueueHandle;
+let image: string;
+
+before(async () => {
+  env = await startServerEnv({ apiToken: TOKEN, androidHome: undefined });
+  queue = openAnalysisQueue(env.world.redis.url, env.config.queuePrefix);
+  // Never booted here: an image directory whose run only has to be queued (or fail at intake).
+  image = await mkdtemp(join(env.config.dataRoot, 'image-'));
+  await writeFile(join(image, 'system.img'), 'not a file system');
+});
+
+after(async () => {
+  await queue?.close();
+  await env?.close();
+});
+
+function api(path: string): Promise<Response> {
+  return fetch(`${env.server.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+}
+
+async function submit(...flags: string[]): Promise<string> {
+  const result = await runCli(['submit', image, '--json', ...flags], env.world.env);
+  assert.equal(result.exitCode, 0, result.stderr);
+  return (JSON.parse(result.stdout) as { runId: string }).runId;
+}
+
+/** The dashboard as a user sees it, in Debian's Chromium (skipped, saying so, without it). */
+async function dashboardShows(queueName: string, text: RegExp): Promise<void> {
+  if (
+    !(await access(CHROMIUM).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    process.stdout.write(`# dashboard not opened: ${CHROMIUM} is not installed\n`);
+    return;
+  }
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    timeout: 30_000,
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${env.server.url}/?token=${TOKEN}`);
+    // The board shows a queue's description at the head of the queue's page.
+    await page.goto(`${env.server.url}/admin/queues/queue/${queueName}`);
+    await page.getByText(text).first().waitFor({ timeout: 15_000 });
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({
+      path: join(ARTIFACTS, 'dashboard-waiting-for-kvm.png'),
+      fullPage: true,
+    });
+  } finally {
+    await browser.close();
+  }
+}
+
+interface RunJson {
+  job?: { state: string; waiting?: { lane: string; needs: string[]; blocked?: string } };
+}
+
+test('a run that needs KVM waits with "no worker with: kvm" while only lab-phone workers are connected', async () => {
+  const served = await env.worker.ready;
+  assert.deepEqual(served.lanes, ['any']);
+  assert.ok(served.capabilities.capabilities.includes('lab-phone'));
+  assert.ok(!served.capabilities.capabilities.includes('kvm'));
+  const adverts = await connectedWorkers(queue.connection, queue.prefix);
+  assert.equal(adverts.length, 1);
+  assert.deepEqual(adverts[0]?.lanes, ['any']);
+
+  const kvmRun = await submit('--launcher', 'sdk-emulator');
+  assert.equal(await queue.lanes['emulator-x86_64'].getJobCountByTypes('waiting'), 1);
+
+  // watch, as a user runs it
+  const watch = execa(process.execPath, [CLI, 'watch', kvmRun], {
+    cwd: REPO_ROOT,
+    env: env.world.env,
+    reject: false,
+  });
+  try {
+    const said = await lineOn(watch.stdout, /waiting: .*\n/, 20_000);
+    assert.match(said, /waiting: no worker with: kvm \(emulator-x86_64 lane: SDK emulator/);
+  } finally {
+    watch.kill('SIGINT');
+    await watch;
+  }
+
+  // the API
+  const detail = (await (await api(`/api/runs/${kvmRun}`)).json()) as RunJson;
+  assert.equal(detail.job?.state, 'waiting');
+  assert.deepEqual(detail.job?.waiting, {
+    lane: 'emulator-x86_64',
+    needs: ['kvm', 'x86_64'],
+    blocked: 'no worker with: kvm',
+  });
+
+  // the watch page, as rendered and as its event stream says it
+  const page = await (await api(`/runs/${kvmRun}`)).text();
+  assert.match(page, /<p id="run-status">waiting: no worker with: kvm/);
+  const events = await api(`/api/runs/${kvmRun}/events`);
+  const reader = events.body?.getReader();
+  assert.ok(reader);
+  let streamed = '';
+  while (!streamed.includes('event: waiting')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    streamed += Buffer.from(value).toString();
+  }
+  await reader.cancel();
+  assert.match(streamed, /event: waiting\ndata: .*"text":"waiting: no worker with: kvm/);
+
+  // the queue dashboard
+  const board = (await (await api('/admin/queues/api/queues')).json()) as {
+    queues: Array<{ name: string; description?: string; counts: Record<string, number> }>;
+  };
+  const emulatorLane = board.queues.find((q) => q.name === LANES['emulator-x86_64'].queue);
+  assert.match(
+    emulatorLane?.description ?? '',
+    /needs: kvm, x86_64\) — waiting: no worker with: kvm/,
+  );
+  assert.equal(emulatorLane?.counts['waiting'], 1);
+  const anyLane = board.queues.find((q) => q.name === LANES.any.queue);
+  assert.ok(anyLane && !anyLane.description?.includes('waiting:'), anyLane?.description);
+  await dashboardShows(LANES['emulator-x86_64'].queue, /waiting: no worker with: kvm/);
+
+  // The lab lane is served meanwhile: a run there is taken at once (and fails at intake, as
+  // its image is junk), while the KVM run goes on waiting.
+  const labRun = await submit();
+  const outcome = await followRun({
+    redisUrl: env.world.redis.url,
+    prefix: env.config.queuePrefix,
+    runId: labRun,
+    onProgress: () => undefined,
+    timeoutMs: 30_000,
+  });
+  assert.equal(outcome.status, 'failed');
+  const still = (await (await api(`/api/runs/${kvmRun}`)).json()) as RunJson;
+  assert.equal(still.job?.state, 'waiting');
+});
+
+test('a worker that leaves withdraws its advert, and waiting runs say no worker is connected', async () => {
+  const kvmRun = await submit('--launcher', 'sdk-emulator', '--abi', 'arm64');
+  await env.worker.close();
+  assert.deepEqual(await connectedWorkers(queue.connection, queue.prefix), []);
+  const detail = (await (await api(`/api/runs/${kvmRun}`)).json()) as RunJson;
+  assert.equal(detail.job?.waiting?.blocked, 'no worker with: kvm, arm64 (no worker is connected)');
+});
+
+test('submit refuses an ABI or launcher it does not know, before queueing', async () => {
+  const before = await runJobCounts(queue);
+  for (const flags of [
+    ['--abi', 'mips'],
+    ['--launcher', 'qemu'],
+  ]) {
+    const result = await runCli(['submit', image, ...flags], env.world.env);
+    assert.equal(result.exitCode, 2, `${flags.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, /canarytrap: options-invalid: /);
+  }
+  assert.deepEqual(await runJobCounts(queue), before);
+});
+
+test('a host serving several lanes runs no more at once than its slots, and a job put back spends no attempt', async () => {
+  const prefix = `${env.config.queuePrefix}-slots`;
+  const lanes = openAnalysisQueue(env.world.redis.url, prefix);
+  let now = 0;
+  let most = 0;
+  const ran: string[] = [];
+  const worker = startAnalysisWorker({
+    redisUrl: env.world.redis.url,
+    config: { ...env.config, queuePrefix: prefix },
+    logger: silentLogger(),
+    concurrency: 1,
+    // Claimed, not detected: the point is the sharing of slots between lanes.
+    capabilities: { capabilities: ['lab-phone', 'x86_64', 'kvm'], missing: {} },
+    processor: async (job) => {
+      now += 1;
+      most = Math.max(most, now);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      now -= 1;
+      ran.push(job.data.runId);
+      return { runId: job.data.runId, runDir: '', verdict: 'clean', leakCount: 0, summary: '' };
+    },
+  });
+  try {
+    assert.deepEqual((await worker.ready).lanes, ['any', 'emulator-x86_64']);
+    const jobs = await Promise.all(
+      ['r-lab-1', 'r-kvm-1', 'r-lab-2', 'r-kvm-2'].map((runId) =>
+        enqueueAnalysis(lanes, {
+          runId,
+          imagePath: image,
+          imageLabel: runId,
+          options: runId.includes('kvm') ? { launcher: 'sdk-emulator' } : {},
+        }),
+      ),
+    );
+    for (const job of jobs) {
+      const deadline = Date.now() + 30_000;
+      while ((await job.getState()) !== 'completed') {
+        assert.ok(Date.now() < deadline, `${job.id} did not complete`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    assert.equal(most, 1, 'two runs at once on a one-slot host');
+    assert.deepEqual([...ran].sort(), ['r-kvm-1', 'r-kvm-2', 'r-lab-1', 'r-lab-2']);
+    for (const job of jobs) {
+      const done = await findRun(lanes, job.id ?? '');
+      assert.equal(done?.attemptsMade, 1, `${job.id} spent ${done?.attemptsMade} attempts`);
+    }
+  } finally {
+    await worker.close();
+    await lanes.close();
+  }
+});
