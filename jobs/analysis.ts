@@ -18,6 +18,8 @@ import { writeJsonAtomic } from '../src/host/fs.ts';
 import { RUN_FILES, type RunRecord } from '../src/run/run-dir.ts';
 import { openRunAttempt } from '../src/run/attempts.ts';
 import { removeUploadOf } from '../src/run/uploads.ts';
+import { publishFinishedRun } from '../src/run/run-store.ts';
+import { localImagePath } from '../src/run/shared-image.ts';
 import { MAX_STALLED_COUNT } from '../src/queue/worker.ts';
 import { Teardown } from '../src/host/teardown.ts';
 import type { RunContext, StageDefinition } from './context.ts';
@@ -92,8 +94,13 @@ export async function processAnalysis(
 ): Promise<AnalysisResult> {
   const jobId = job.id ?? job.data.runId;
   const jobLogger = deps.logger.child({ jobId, runId: job.data.runId });
+  // A job whose image is in the shared store reads it from there (this host may not be the one
+  // it was submitted on).
+  const data = job.data.imageKey
+    ? { ...job.data, imagePath: await localImagePath(deps.config, job.data) }
+    : job.data;
   const context: RunContext = {
-    data: job.data,
+    data,
     jobId,
     config: deps.config,
     adb: new AdbClient({ adbPath: deps.config.adbPath, serverPort: deps.config.adbServerPort }),
@@ -155,6 +162,8 @@ export async function processAnalysis(
     }
     await writeRecord(context, job, 'done');
     await forgetUpload(context);
+    // Stored before the job completes: a run is finished once every host can read it.
+    if (context.runDir) await publishFinishedRun(deps.config, job.data.runId, context.runDir);
     return {
       runId: job.data.runId,
       runDir: context.runDir ?? '',
@@ -171,7 +180,14 @@ export async function processAnalysis(
         (writeError: unknown) => context.logger.warn({ err: writeError }, 'run record not written'),
       );
     const queueError = toQueueError(error);
-    if (queueError instanceof UnrecoverableError || isLastAttempt(job)) await forgetUpload(context);
+    if (queueError instanceof UnrecoverableError || isLastAttempt(job)) {
+      await forgetUpload(context);
+      if (context.runDir)
+        await publishFinishedRun(deps.config, job.data.runId, context.runDir).catch(
+          (storeError: unknown) =>
+            context.logger.error({ err: storeError }, 'the failed run could not be stored'),
+        );
+    }
     throw queueError;
   } finally {
     const failures = await context.teardown.run();

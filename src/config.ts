@@ -91,6 +91,26 @@ export interface Config {
    * builds its own under `<dataRoot>/cache/lab-images`.
    */
   labImageSharedCache: string | undefined;
+  /**
+   * Where finished runs and submitted images are shared between hosts. `CANARYTRAP_STORE`:
+   * unset, the data root (one host, or a shared file system); `s3://bucket/prefix`,
+   * S3-compatible object storage, reached at `AWS_ENDPOINT_URL_S3` (or `AWS_ENDPOINT_URL`; unset:
+   * AWS) in `AWS_REGION` (default us-east-1) with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
+   * (unset: the SDK's own credential chain).
+   */
+  store: StoreLocation;
+}
+
+export type StoreLocation = { kind: 'data-root' } | S3StoreLocation;
+
+export interface S3StoreLocation {
+  kind: 's3';
+  bucket: string;
+  /** Empty, or ending in `/`. */
+  prefix: string;
+  region: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 const LAB_IMAGES_ROOT = fileURLToPath(new URL('../images/lab', import.meta.url));
@@ -176,6 +196,50 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     labImageSharedCache: env['CANARYTRAP_LAB_IMAGE_CACHE']
       ? resolve(cwd, env['CANARYTRAP_LAB_IMAGE_CACHE'])
       : undefined,
+    store: storeLocation(env),
+  };
+}
+
+/** S3 bucket names: 3–63 of lower-case letters, digits, dots and hyphens. */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function storeLocation(env: Env): StoreLocation {
+  const text = env['CANARYTRAP_STORE'];
+  if (!text) return { kind: 'data-root' };
+  const refuse = (why: string) =>
+    new InputError('config-invalid', `CANARYTRAP_STORE is "${text}": ${why}`, {
+      hint: 'set it to s3://bucket or s3://bucket/prefix, or leave it unset to keep runs in the data root',
+    });
+  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(text);
+  if (!match) throw refuse('only s3:// stores are known');
+  const bucket = match[1] ?? '';
+  if (!BUCKET.test(bucket)) throw refuse(`"${bucket}" is not an S3 bucket name`);
+  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix.split('/').some((part) => part === '..' || part === '.'))
+    throw refuse('the prefix may not hold . or .. parts');
+  const endpoint = env['AWS_ENDPOINT_URL_S3'] || env['AWS_ENDPOINT_URL'] || undefined;
+  if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) {
+    throw new InputError('config-invalid', `AWS_ENDPOINT_URL_S3 is "${endpoint}"`, {
+      hint: 'set it to the http(s) URL of the S3-compatible server',
+    });
+  }
+  const accessKeyId = env['AWS_ACCESS_KEY_ID'];
+  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
+  return {
+    kind: 's3',
+    bucket,
+    prefix: prefix ? `${prefix}/` : '',
+    region: env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+    ...(accessKeyId && secretAccessKey
+      ? {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(env['AWS_SESSION_TOKEN'] ? { sessionToken: env['AWS_SESSION_TOKEN'] } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { enqueueAnalysis, openAnalysisQueue } from '../queue/analysis-queue.ts';
+import { withSharedImage } from '../run/shared-image.ts';
 import { ensureRedis } from '../queue/connection.ts';
 import { newRunId } from '../run/run-dir.ts';
 import { diffReports } from '../report/diff.ts';
@@ -24,13 +25,16 @@ async function runOne(
   const runId = newRunId();
   const queue = openAnalysisQueue(redisUrl, config.queuePrefix);
   try {
-    await enqueueAnalysis(queue, {
-      runId,
-      imagePath: resolved.path,
-      imageLabel: resolved.label,
-      ...(baselineRunId ? { baselineRunId } : {}),
-      options,
-    });
+    await enqueueAnalysis(
+      queue,
+      await withSharedImage(config, {
+        runId,
+        imagePath: resolved.path,
+        imageLabel: resolved.label,
+        ...(baselineRunId ? { baselineRunId } : {}),
+        options,
+      }),
+    );
   } finally {
     await queue.close();
   }

@@ -4,6 +4,7 @@ import { requireRedis } from '../queue/connection.ts';
 import { parseAnalysisOptions } from '../queue/job-options.ts';
 import { resolveImageArgument } from '../run/image-argument.ts';
 import { rerunJobData } from '../run/rerun.ts';
+import { withSharedImage } from '../run/shared-image.ts';
 import { assertRunId } from './image-argument.ts';
 import { collect, uiJobOptions, type UiFlags } from '../ui/job-options.ts';
 import { terminalSafe } from '../terminal-text.ts';
@@ -55,7 +56,7 @@ export function registerRerun(program: Command): void {
             ...data.options,
             ...(await uiJobOptions(flags, data.imageLabel, data.options)),
           });
-          await enqueueAnalysis(queue, data);
+          await enqueueAnalysis(queue, await withSharedImage(config, data));
           runId = data.runId;
         } finally {
           await queue.close();

@@ -2,6 +2,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { CanarytrapError, describeError } from '../errors.ts';
 import { createLogger, defaultLogFormat, type LogFormat, type Logger } from '../log.ts';
 import { terminalSafe, terminalSafeLines } from '../terminal-text.ts';
+import { openRunStore } from '../run/run-store.ts';
 import { EXIT } from './exit-codes.ts';
 
 export interface CliRuntime {
@@ -34,6 +35,7 @@ const ENVIRONMENT_CODES = new Set([
   'redis-unreachable',
   'redis-start-failed',
   'redis-start-timeout',
+  'store-unavailable',
   'adb-missing',
   'tool-missing',
   'port-in-use',
@@ -61,6 +63,7 @@ export function action<A extends unknown[]>(
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
+      await openStoreOfConfig();
       const code = await run(...args);
       process.exitCode = code ?? EXIT.ok;
     } catch (error) {
@@ -70,6 +73,21 @@ export function action<A extends unknown[]>(
       process.exitCode = exitCodeFor(error);
     }
   };
+}
+
+/**
+ * The shared run store, when one is configured, registered before the command runs: every read
+ * of a run (report, diff, watch, rerun) then finds runs other hosts finished. A configuration
+ * error is left for the command to report.
+ */
+async function openStoreOfConfig(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch {
+    return;
+  }
+  await openRunStore(config);
 }
 
 function debugEnabled(): boolean {

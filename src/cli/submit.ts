@@ -7,6 +7,7 @@ import type { AnalysisOptions } from '../queue/job-data.ts';
 import { numberFromText, parseAnalysisOptions } from '../queue/job-options.ts';
 import { IMAGE_ABIS } from '../queue/lanes.ts';
 import { analysisJobData, resolveImageArgument } from '../run/image-argument.ts';
+import { withSharedImage } from '../run/shared-image.ts';
 import { collect, uiJobOptions } from '../ui/job-options.ts';
 import { terminalSafe } from '../terminal-text.ts';
 import { assertRunId } from './image-argument.ts';
@@ -124,7 +125,7 @@ export function registerSubmit(program: Command): void {
         });
         const queue = openAnalysisQueue(redisUrl, config.queuePrefix);
         try {
-          await enqueueAnalysis(queue, data);
+          await enqueueAnalysis(queue, await withSharedImage(config, data));
         } finally {
           await queue.close();
         }

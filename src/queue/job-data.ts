@@ -9,6 +9,11 @@ export interface AnalysisJobData {
   runId: string;
   /** Absolute path of the submitted image (file or directory) as the worker host sees it. */
   imagePath: string;
+  /**
+   * The image in the shared run store (`images/<sha256>`), when there is one: workers on other
+   * hosts read it from there rather than from `imagePath`.
+   */
+  imageKey?: string;
   /** A display name: the lab image name or the file name. */
   imageLabel: string;
   /** An earlier run this one is compared with (rerun). */

@@ -3,9 +3,8 @@ import { InputError } from '../errors.ts';
 import { findRun, type QueueHandle } from '../queue/analysis-queue.ts';
 import type { AnalysisJobData, AnalysisOptions } from '../queue/job-data.ts';
 import { analysisJobData, type ResolvedImage } from './image-argument.ts';
-import { RUN_FILES, runDirFor } from './run-dir.ts';
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { RUN_FILES } from './run-dir.ts';
+import { readRunFileText } from './run-files.ts';
 
 /**
  * The settings of an earlier run, so a rerun plants a comparable canary profile. They are kept
@@ -18,10 +17,7 @@ export async function baselineOptions(
 ): Promise<AnalysisOptions> {
   const job = await findRun(queue, baseRunId);
   if (job) return job.data.options;
-  const known = await access(join(runDirFor(config.dataRoot, baseRunId), RUN_FILES.record)).then(
-    () => true,
-    () => false,
-  );
+  const known = (await readRunFileText(config.dataRoot, baseRunId, RUN_FILES.record)) !== undefined;
   if (!known) {
     throw new InputError('run-not-found', `no run ${baseRunId}`, {
       hint: 'give the id of an earlier run (canarytrap serve lists them)',

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { runDirFor } from './run-dir.ts';
+import { ensureRunLocal } from './run-store.ts';
 
 export interface RunFile {
   handle: FileHandle;
@@ -24,6 +25,8 @@ export async function openRunFile(
   const runDir = runDirFor(dataRoot, runId);
   const path = join(runDir, relativePath);
   if (!inside(path, runDir)) return undefined;
+  // With a shared store, a run finished on another host is read through a local copy.
+  await ensureRunLocal(dataRoot, runId);
   const [realRun, realParent] = await Promise.all([
     realpath(runDir).catch(() => undefined),
     realpath(dirname(path)).catch(() => undefined),

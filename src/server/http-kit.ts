@@ -59,6 +59,13 @@ export function errorResponse(error: unknown): { status: number; code: string; m
       message: error.hint ? `${error.message} (${error.hint})` : error.message,
     };
   }
+  // The shared run store cannot be reached: the run is not lost, the request may be retried.
+  if (isCanarytrapError(error) && error.code === 'store-unavailable')
+    return {
+      status: 503,
+      code: error.code,
+      message: 'the shared run store cannot be reached; try again (the server log says why)',
+    };
   return { status: 500, code: 'internal-error', message: 'the server failed; see its log' };
 }
 

@@ -8,10 +8,12 @@ import { rerunJobData } from '../run/rerun.ts';
 import type { ServerContext } from './context.ts';
 import { ApiError } from './http-kit.ts';
 import { readRunReport } from '../run/run-report.ts';
+import { withSharedImage } from '../run/shared-image.ts';
 import { checkImage, jobForSubmission, type ImageSource, type Submission } from './submission.ts';
 
 async function queueJob(ctx: ServerContext, data: AnalysisJobData): Promise<{ runId: string }> {
-  await enqueueAnalysis(ctx.queue, data);
+  const shared = await withSharedImage(ctx.config, data);
+  await enqueueAnalysis(ctx.queue, shared);
   ctx.logger.info({ runId: data.runId, image: data.imageLabel }, 'run queued');
   return { runId: data.runId };
 }

@@ -6,6 +6,7 @@ import type { AnalysisJobData, AnalysisProgress, AnalysisResult } from '../queue
 import { RUN_FILES, runsRoot, type RunRecord } from '../run/run-dir.ts';
 import { readRunFileText } from '../run/run-files.ts';
 import { readRunReport } from '../run/run-report.ts';
+import { registeredRunStore } from '../run/run-store.ts';
 import { ApiError } from './http-kit.ts';
 
 /** One line of the run list: what run.json and the queue know, whichever has it. */
@@ -124,8 +125,11 @@ export async function listRuns(
       createdAt: new Date(job.timestamp).toISOString(),
     });
   }
-  const dirs = await readdir(runsRoot(dataRoot)).catch(() => [] as string[]);
-  for (const runId of dirs) {
+  const local = await readdir(runsRoot(dataRoot)).catch(() => [] as string[]);
+  // With a shared store, the runs other hosts finished are listed too (and copied here on first read).
+  const stored = (await registeredRunStore(dataRoot)?.listRuns()) ?? [];
+  for (const runId of new Set([...local, ...stored])) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(runId)) continue;
     const record = await readRunRecord(dataRoot, runId).catch(() => undefined);
     if (!record) continue;
     const known = byId.get(runId);

@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import { openAnalysisQueue, openQueueEvents } from '../queue/analysis-queue.ts';
 import { markup } from '../report/html-kit.ts';
 import { ADMIN_PATH, queueDashboard } from './admin.ts';
+import { openRunStore } from '../run/run-store.ts';
 import { apiRoutes, matchRoute, type Route } from './api-routes.ts';
 import { loadApiToken } from './api-token.ts';
 import { authenticate, csrfValid, tokenCookie, type Credential } from './auth.ts';
@@ -39,6 +40,8 @@ export interface ServerHandle {
 export async function startServer(options: ServeOptions): Promise<ServerHandle> {
   const { config, logger } = options;
   const apiToken = await loadApiToken(config.dataRoot, config.apiToken);
+  // Runs finished on other hosts are read from the shared store, when there is one.
+  await openRunStore(config);
   const queue = openAnalysisQueue(options.redisUrl, config.queuePrefix);
   const feed = new RunFeed(openQueueEvents(options.redisUrl, config.queuePrefix), queue, (error) =>
     logger.warn({ err: error }, 'run feed'),

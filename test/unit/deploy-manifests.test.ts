@@ -10,7 +10,7 @@ import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Service } from 'kubernetes-models/v1/Service';
 import { parseAllDocuments } from 'yaml';
-import { ANALYSIS_QUEUE } from '../../src/queue/names.ts';
+import { LANES } from '../../src/queue/lanes.ts';
 import { loadConfig } from '../../src/config.ts';
 
 /**
@@ -130,10 +130,10 @@ test('the manifests agree with the code: commands, variables, KVM, the queue key
   const prefix = loadConfig({}).queuePrefix;
   assert.deepEqual(
     scaled.triggers.map((t) => [t.type, t.metadata['listName']]),
-    [
-      ['redis', `${prefix}:${ANALYSIS_QUEUE}:wait`],
-      ['redis', `${prefix}:${ANALYSIS_QUEUE}:active`],
-    ],
+    Object.values(LANES).flatMap((lane) => [
+      ['redis', `${prefix}:${lane.queue}:wait`],
+      ['redis', `${prefix}:${lane.queue}:active`],
+    ]),
   );
 });
 
@@ -147,17 +147,51 @@ test('the compose file is valid against the Compose specification and runs Redis
   };
   const validate = compose();
   assert.ok(validate(file), JSON.stringify(validate.errors));
-  assert.deepEqual(Object.keys(file.services).sort(), ['api', 'redis', 'worker']);
+  assert.deepEqual(Object.keys(file.services).sort(), [
+    'api',
+    'redis',
+    'store',
+    'store-bucket',
+    'worker',
+  ]);
+  // The S3 store is optional: only with the s3 profile.
+  for (const name of ['store', 'store-bucket'])
+    assert.deepEqual((file.services[name] as { profiles?: string[] }).profiles, ['s3'], name);
   assert.deepEqual(file.services['redis']!.command?.slice(1, 3), ['--appendonly', 'yes']);
   assert.equal(file.services['api']!.command?.[0], 'serve');
   assert.equal(file.services['worker']!.command?.[0], 'worker');
   for (const name of ['api', 'worker']) {
-    const config = loadConfig(file.services[name]!.environment ?? {});
+    const config = loadConfig(interpolated(file.services[name]!.environment ?? {}));
     assert.equal(config.redisUrl, 'redis://redis:6379', name);
     assert.equal(config.dataRoot, '/data', name);
+    assert.equal(
+      config.store.kind,
+      'data-root',
+      `${name}: no store unless CANARYTRAP_STORE is set`,
+    );
+    const withStore = loadConfig({
+      ...interpolated(file.services[name]!.environment ?? {}),
+      CANARYTRAP_STORE: 's3://canarytrap/runs',
+      AWS_ENDPOINT_URL_S3: 'http://store:9000',
+    });
+    assert.deepEqual(
+      withStore.store.kind === 's3' && [withStore.store.bucket, withStore.store.prefix],
+      ['canarytrap', 'runs/'],
+      name,
+    );
   }
 
   const broken = structuredClone(file) as unknown as { services: Record<string, unknown> };
   broken.services['worker'] = { imagee: 'redis:7' };
   assert.equal(validate(broken), false, 'the schema refuses a misspelt key');
 });
+
+/** Compose's `${NAME:-default}` as an empty shell environment gives it: the default. */
+function interpolated(environment: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(environment).map(([key, value]) => [
+      key,
+      value.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1'),
+    ]),
+  );
+}
