@@ -21,23 +21,27 @@ function findTests(dir) {
 // `npm test` runs every test file but the long end-to-end runs (`*.long.test.ts`: several full
 // pipeline runs each), which `npm run test:long` runs; CI runs both. Naming files or fragments
 // selects among all of them.
+// `npm run test:scale` runs the many-host suite (`*.scale.test.ts`: hosts made of network
+// namespaces, dozens of runs), one file at a time.
 const argv = process.argv.slice(2);
 const long = argv.includes('--long');
-const filters = argv.filter((a) => a !== '--long');
+const scale = argv.includes('--scale');
+const filters = argv.filter((a) => a !== '--long' && a !== '--scale');
 const isLong = (f) => f.endsWith('.long.test.ts');
+const isScale = (f) => f.endsWith('.scale.test.ts');
+const suite = (f) => (long ? isLong(f) : scale ? isScale(f) : !isLong(f) && !isScale(f));
 const files = findTests('test')
   .map((f) => relative('.', f))
-  .filter((f) =>
-    filters.length > 0 ? filters.some((x) => f.includes(x)) : long ? isLong(f) : !isLong(f),
-  )
+  .filter((f) => (filters.length > 0 ? filters.some((x) => f.includes(x)) : suite(f)))
   .sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
 // Most tests wait on devices, timers and sockets rather than on the CPU: three files at a time
-// keep two cores busy. The long runs each drive several devices, so two at a time.
-const concurrency = long ? 2 : 3;
+// keep two cores busy. The long runs each drive several devices, so two at a time; a scale run
+// is a whole cluster, alone.
+const concurrency = scale ? 1 : long ? 2 : 3;
 // A second reporter sums each file's test durations into a JSON file, printed at the end: where
 // the suite's time goes is the first thing to know when it grows.
 const timesDir = mkdtempSync(join(tmpdir(), 'canarytrap-tests-'));

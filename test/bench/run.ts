@@ -1,5 +1,6 @@
 // `npm run bench`: the correlation engine against a naive scan and the single-needle ceiling,
-// side by side on one synthetic capture, and peak memory streaming 1 GB from disk.
+// side by side on one synthetic capture, and peak memory streaming 1 GB from disk; then the
+// orchestration overhead per run on three namespace hosts (orchestration.ts).
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { execa } from 'execa';
 import { SearchIndex, scanBytes } from '../../src/correlate/index.ts';
 import { makeCanarySet } from '../fixtures/correlate/canaries.ts';
 import { writeSyntheticCapture } from './synthetic.ts';
+import { benchOrchestration } from './orchestration.ts';
 
 const STREAM_MB = Number(process.env['BENCH_STREAM_MB'] ?? 1024);
 const MEMORY_MB = Math.min(STREAM_MB, Number(process.env['BENCH_MEMORY_MB'] ?? 256));
@@ -106,4 +108,16 @@ try {
   );
 } finally {
   await rm(dir, { recursive: true, force: true });
+}
+
+// Orchestration on three namespace hosts (root only: it makes network namespaces).
+const ORCHESTRATION_RUNS = Number(process.env['BENCH_ORCHESTRATION_RUNS'] ?? 6);
+const ORCHESTRATION_HOSTS = 3;
+const orchestration = await benchOrchestration(ORCHESTRATION_RUNS, ORCHESTRATION_HOSTS);
+if (typeof orchestration === 'string') {
+  console.log(`orchestration: skipped (${orchestration})`);
+} else {
+  console.log(
+    `orchestration: ${orchestration.overheadMs.toFixed(0)} ms/run overhead, ${orchestration.runsPerMinute.toFixed(1)} runs/min on ${orchestration.hosts} hosts (median of ${orchestration.runs} lab runs; goal <= 2000 ms)`,
+  );
 }

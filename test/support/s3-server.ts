@@ -32,18 +32,19 @@ export interface TestS3 {
 export async function startTestS3(
   bucket = 'canarytrap-runs',
   address = '127.0.0.1',
+  port = 0,
 ): Promise<TestS3> {
   const S3rver = require('s3rver') as S3rverClass;
   const directory = await mkdtemp(join(tmpdir(), 'canarytrap-s3-'));
   const server = new S3rver({
     address,
-    port: 0,
+    port,
     silent: true,
     directory,
     configureBuckets: [{ name: bucket }],
   });
-  const { port } = await server.run();
-  const endpoint = `http://${address}:${port}`;
+  const listening = await server.run();
+  const endpoint = `http://${address}:${listening.port}`;
   return {
     endpoint,
     bucket,
