@@ -6,6 +6,8 @@ import { ensureRedis } from '../queue/connection.ts';
 import { startAnalysisWorker, type ServedLanes, type WorkerHandle } from '../queue/worker.ts';
 import { appiumServerFor } from '../ui/appium-server.ts';
 import { wholeNumberFlag } from './flags.ts';
+import { serveWorkerMetrics } from '../queue/worker-metrics.ts';
+import { InputError } from '../errors.ts';
 import { action, cliRuntime } from './runtime.ts';
 
 /**
@@ -45,12 +47,16 @@ export function registerWorker(program: Command): void {
       'run analyses from the queue until interrupted (starts the embedded Redis of the data root when none is configured)',
     )
     .option('--concurrency <n>', 'analyses run at once on this host', '1')
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics (slots, devices in use, runs ended) at http://<host:port>/metrics',
+    )
     .addHelpText(
       'after',
       `\nStops cleanly on SIGINT/SIGTERM: running devices are torn down. Exit codes: 0 stopped, 2 --concurrency not ${WORKER_CONCURRENCY.min}–${WORKER_CONCURRENCY.max}, 5 no Redis.`,
     )
     .action(
-      action(async (flags: { concurrency: string }) => {
+      action(async (flags: { concurrency: string; metrics?: string }) => {
         const { config, logger } = cliRuntime();
         const concurrency = wholeNumberFlag(flags.concurrency, {
           flag: '--concurrency',
@@ -58,6 +64,8 @@ export function registerWorker(program: Command): void {
           code: 'concurrency-invalid',
           expect: 'the number of analyses to run at once',
         });
+        const metricsAddress =
+          flags.metrics === undefined ? undefined : listenAddress(flags.metrics);
         // A worker killed mid-run (even by SIGKILL) left its cages; nothing else removes them.
         const swept = await sweepCages({ stateDir: cageStateDir(config), logger }).catch(
           (error: unknown) => {
@@ -71,6 +79,16 @@ export function registerWorker(program: Command): void {
         void loadAnalysis().catch(() => undefined);
         const worker = startWorker(redis.url, config, logger, concurrency);
         const served = await worker.ready;
+        const metrics = metricsAddress
+          ? await serveWorkerMetrics(worker, metricsAddress.host, metricsAddress.port).catch(
+              async (error: unknown) => {
+                await worker.close();
+                await redis.embedded?.release();
+                throw error;
+              },
+            )
+          : undefined;
+        if (metrics) process.stdout.write(`metrics at ${metrics.url}\n`);
         process.stdout.write(
           `worker up (${servedLine(served, concurrency)}), queue on ${redis.url}${redis.embedded ? ` (embedded Redis, data in ${redis.embedded.record.dir})` : ''}\n`,
         );
@@ -79,6 +97,7 @@ export function registerWorker(program: Command): void {
           process.once('SIGTERM', resolve);
         });
         process.stdout.write('stopping: waiting for running analyses to tear down…\n');
+        await metrics?.close();
         await worker.close();
         await redis.embedded?.release();
         return 0;
@@ -97,4 +116,16 @@ function servedLine(served: ServedLanes, asked: number): string {
     ...lacking,
     `lanes: ${served.lanes.join(', ')}`,
   ].join('; ');
+}
+
+/** `--metrics 127.0.0.1:9464` (or `[::1]:9464`, or `:9464` for every address). */
+function listenAddress(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(match?.[3]);
+  if (!match || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InputError('port-invalid', `--metrics ${JSON.stringify(text)} is not host:port`, {
+      hint: 'e.g. --metrics 127.0.0.1:9464, or --metrics :9464 for every address',
+    });
+  }
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }

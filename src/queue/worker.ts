@@ -38,7 +38,16 @@ export interface WorkerHandle {
   ready: Promise<ServedLanes>;
   /** True while every lane worker is running (false before ready and after close). */
   isRunning(): boolean;
+  /** Counts for the worker's metrics: slots, runs now, runs ended since start by outcome. */
+  stats(): WorkerStats;
   close(): Promise<void>;
+}
+
+export interface WorkerStats {
+  slots: number;
+  running: number;
+  completed: number;
+  failed: number;
 }
 
 export interface ServedLanes {
@@ -67,6 +76,8 @@ export function startAnalysisWorker(options: WorkerOptions): WorkerHandle {
   const startedAt = new Date().toISOString();
   const workers: Worker<AnalysisJobData, AnalysisResult>[] = [];
   let running = 0;
+  let slotCount = 0;
+  const ended = { completed: 0, failed: 0 };
   let advertiser: Advertiser | undefined;
   let closing = false;
 
@@ -74,6 +85,7 @@ export function startAnalysisWorker(options: WorkerOptions): WorkerHandle {
     const capabilities = options.capabilities ?? (await detectHostCapabilities(options.config));
     const lanes = lanesServedBy(capabilities.capabilities);
     const { slots, limitedBy } = hostSlots(options.concurrency, capabilities.capabilities);
+    slotCount = slots;
     if (limitedBy)
       options.logger.warn(
         { asked: options.concurrency, slots, limitedBy },
@@ -108,7 +120,12 @@ export function startAnalysisWorker(options: WorkerOptions): WorkerHandle {
         // A cancel published before this worker tracked the job is still on record.
         if (job.id && (await cancelRequested(connection, prefix, job.id)))
           controller.abort(CANCEL_REASON);
-        return await options.processor(job, controller.signal);
+        const result = await options.processor(job, controller.signal);
+        ended.completed += 1;
+        return result;
+      } catch (error) {
+        ended.failed += 1;
+        throw error;
       } finally {
         signal?.removeEventListener('abort', forward);
         running -= 1;
@@ -175,6 +192,7 @@ export function startAnalysisWorker(options: WorkerOptions): WorkerHandle {
   let closed: Promise<void> | undefined;
   return {
     ready,
+    stats: () => ({ slots: slotCount, running, ...ended }),
     isRunning: () => !closing && workers.length > 0 && workers.every((w) => w.isRunning()),
     close: () =>
       (closed ??= (async () => {

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { QueueHandle } from '../queue/analysis-queue.ts';
+import type { Registry } from 'prom-client';
 import type { NodeHandler } from './admin.ts';
 import type { RunFeed } from './run-feed.ts';
 
@@ -12,4 +13,6 @@ export interface ServerContext {
   feed: RunFeed;
   token: string;
   dashboard: NodeHandler;
+  /** What `GET /metrics` reports (metrics.ts). */
+  metrics: Registry;
 }

@@ -8,6 +8,7 @@ export type FeedMessage =
   | { kind: 'end'; status: 'completed' | 'failed' | 'cancelled'; reason?: string };
 
 type Listener = (message: FeedMessage) => void;
+type StageListener = (runId: string, move: Extract<AnalysisProgress, { type: 'stage' }>) => void;
 
 /** Stage moves are few; keep them for this many runs so a reload mid-run replays them all. */
 const REMEMBERED_RUNS = 500;
@@ -19,6 +20,7 @@ const REMEMBERED_RUNS = 500;
 export class RunFeed {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly stageHistory = new Map<string, AnalysisProgress[]>();
+  private readonly stageListeners = new Set<StageListener>();
 
   constructor(
     private readonly events: QueueEventsHandle,
@@ -28,7 +30,10 @@ export class RunFeed {
     events.events.on('progress', ({ jobId, data }: { jobId: string; data: unknown }) => {
       if (typeof data !== 'object' || data === null) return;
       const progress = data as AnalysisProgress;
-      if (progress.type === 'stage') this.remember(jobId, progress);
+      if (progress.type === 'stage') {
+        this.remember(jobId, progress);
+        for (const listener of this.stageListeners) listener(jobId, progress);
+      }
       this.emit(jobId, { kind: 'progress', progress });
     });
     events.events.on('completed', ({ jobId }: { jobId: string }) =>
@@ -58,6 +63,11 @@ export class RunFeed {
 
   stagesSeen(runId: string): readonly AnalysisProgress[] {
     return this.stageHistory.get(runId) ?? [];
+  }
+
+  /** Hears every run's stage moves (the metrics time the stages with them). */
+  onStage(listener: StageListener): void {
+    this.stageListeners.add(listener);
   }
 
   subscribe(runId: string, listener: Listener): () => void {

@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import { openAnalysisQueue, openQueueEvents } from '../queue/analysis-queue.ts';
 import { markup } from '../report/html-kit.ts';
 import { ADMIN_PATH, queueDashboard } from './admin.ts';
+import { apiMetrics } from './metrics.ts';
 import { openRunStore } from '../run/run-store.ts';
 import { apiRoutes, matchRoute, type Route } from './api-routes.ts';
 import { loadApiToken } from './api-token.ts';
@@ -54,6 +55,7 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
     feed,
     token: apiToken.token,
     dashboard: queueDashboard(queue),
+    metrics: apiMetrics(queue, feed),
   };
   const api = apiRoutes(ctx);
   const pages = pageRoutes(ctx);
@@ -96,6 +98,9 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
     [Symbol.asyncDispose]: close,
   };
 }
+
+/** Prometheus scrapes it with the API token (`authorization: credentials` in its job). */
+const METRICS_PATH = '/metrics';
 
 async function handle(
   ctx: ServerContext,
@@ -155,6 +160,12 @@ async function handle(
     return;
   }
   try {
+    if (url.pathname === METRICS_PATH && (method === 'GET' || method === 'HEAD')) {
+      const text = await ctx.metrics.metrics();
+      res.writeHead(200, { 'content-type': ctx.metrics.contentType, 'cache-control': 'no-store' });
+      res.end(method === 'HEAD' ? undefined : text);
+      return;
+    }
     const route = matchRoute(isApi ? api : pages, method, url.pathname);
     await route.handler(req, res, url, route.id);
   } catch (error) {

@@ -104,11 +104,13 @@ test('submit refuses an empty image argument and an empty directory before Redis
 });
 
 test('worker refuses a concurrency that is not a whole number from 1 to 64, before Redis', async () => {
-  const results = await Promise.all(
-    ['0', '1.5'].map((value) => runCli(['worker', '--concurrency', value], noRedis)),
-  );
-  for (const result of results)
+  const [zero, fraction, metrics] = await Promise.all([
+    ...['0', '1.5'].map((value) => runCli(['worker', '--concurrency', value], noRedis)),
+    runCli(['worker', '--metrics', 'localhost'], noRedis),
+  ]);
+  for (const result of [zero, fraction!])
     assert.match(assertRefused(result, 2, 'concurrency-invalid', 'worker'), /from 1 to 64/);
+  assert.match(assertRefused(metrics!, 2, 'port-invalid', 'worker --metrics'), /host:port/);
   // The rest of the matrix through the same parser, without a worker's start-up each.
   const rule = { flag: '--concurrency', ...WORKER_CONCURRENCY, code: 'c', expect: 'n' };
   for (const value of ['-1', 'abc', '65', '', ' ', '1e1', '0x2', 'Infinity', 'NaN'])

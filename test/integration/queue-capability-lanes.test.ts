@@ -8,6 +8,7 @@ import { followRun } from '../../src/queue/follow.ts';
 import { LANES } from '../../src/queue/lanes.ts';
 import { connectedWorkers } from '../../src/queue/worker-registry.ts';
 import { startAnalysisWorker } from '../../src/queue/worker.ts';
+import { serveWorkerMetrics } from '../../src/queue/worker-metrics.ts';
 import { silentLogger } from '../../src/log.ts';
 import {
   enqueueAnalysis,
@@ -166,6 +167,17 @@ test('a run that needs KVM waits with "no worker with: kvm" while only lab-phone
   assert.ok(anyLane && !anyLane.description?.includes('waiting:'), anyLane?.description);
   await dashboardShows(LANES['emulator-x86_64'].queue, /waiting: no worker with: kvm/);
 
+  // Prometheus' view: the waiting run in its lane, the lane blocked, one lab-phone worker.
+  const scraped = await (await api('/metrics')).text();
+  assert.match(scraped, /^canarytrap_queue_jobs\{lane="emulator-x86_64",state="waiting"\} 1$/m);
+  assert.match(scraped, /^canarytrap_lane_blocked\{lane="emulator-x86_64"\} 1$/m);
+  assert.match(scraped, /^canarytrap_lane_blocked\{lane="any"\} 0$/m);
+  assert.match(scraped, /^canarytrap_workers_connected\{capability="lab-phone"\} 1$/m);
+  assert.match(scraped, /^canarytrap_workers_connected\{capability="kvm"\} 0$/m);
+  const unauthorised = await fetch(`${env.server.url}/metrics`);
+  assert.equal(unauthorised.status, 401, 'metrics need the token');
+  await unauthorised.body?.cancel();
+
   // The lab lane is served meanwhile: a run there is taken at once (and fails at intake, as
   // its image is junk), while the KVM run goes on waiting.
   const labRun = await submitByApi({});
@@ -179,6 +191,20 @@ test('a run that needs KVM waits with "no worker with: kvm" while only lab-phone
   assert.equal(outcome.status, 'failed');
   const still = (await (await api(`/api/runs/${kvmRun}`)).json()) as RunJson;
   assert.equal(still.job?.state, 'waiting');
+  // The API timed the intake stage it saw fail; the worker counted the failed attempt.
+  const after = await (await api('/metrics')).text();
+  assert.match(
+    after,
+    /^canarytrap_stage_duration_seconds_count\{stage="intake",status="failed"\} [1-9]/m,
+  );
+  const workerMetrics = await serveWorkerMetrics(env.worker, '127.0.0.1', 0);
+  try {
+    const own = await (await fetch(workerMetrics.url)).text();
+    assert.match(own, /^canarytrap_worker_slots 1$/m);
+    assert.match(own, /^canarytrap_worker_runs_ended_total\{outcome="failed"\} [1-9]/m);
+  } finally {
+    await workerMetrics.close();
+  }
 });
 
 test('a worker that leaves withdraws its advert, and waiting runs say no worker is connected', async () => {

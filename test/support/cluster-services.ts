@@ -2,6 +2,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
+import { sweepCages } from '../../src/capture/cage/index.ts';
+import { cageStateDir, loadConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
 import { CLI, REPO_ROOT } from './cli-run.ts';
 import { makeCluster, type Cluster } from './cluster-hosts.ts';
 import { lineOn } from './process-output.ts';
@@ -96,6 +99,14 @@ export async function startClusterServices(workerCount: number): Promise<Cluster
   };
   const close = async () => {
     await cluster.close();
+    // Workers killed with their hosts leave their cages; a worker starting again on that host
+    // would sweep them, and so does the test (the owners are dead, so only theirs go).
+    for (const worker of cluster.workers) {
+      await sweepCages({
+        stateDir: cageStateDir(loadConfig(hostEnv(worker.ns))),
+        logger: silentLogger(),
+      }).catch(() => []);
+    }
     await rm(root, { recursive: true, force: true });
   };
   try {
