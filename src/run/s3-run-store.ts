@@ -53,7 +53,9 @@ export class S3RunStore implements RunStore {
 
   async publishRun(runId: string, runDir: string): Promise<void> {
     const files = await regularFilesUnder(runDir);
-    for (const file of files) {
+    // A run is a few dozen files, most small (screenshots, page sources, JSON): several at a
+    // time, so the run's end waits on the store's throughput rather than on its round trips.
+    await inParallel(files, UPLOADS_AT_ONCE, async (file) => {
       const path = join(runDir, file);
       const { size } = await stat(path);
       await this.#send(`storing ${file} of run ${runId}`, (client) =>
@@ -66,7 +68,7 @@ export class S3RunStore implements RunStore {
           }),
         ),
       );
-    }
+    });
     const published: PublishedRun = { runId, files, publishedAt: new Date().toISOString() };
     await this.#send(`storing run ${runId}`, (client) =>
       client.send(
@@ -249,6 +251,24 @@ function nodeStream(body: { transformToWebStream(): ReadableStream }): Readable 
 
 export function describeLocation(location: S3StoreLocation): string {
   return `s3://${location.bucket}/${location.prefix}${location.endpoint ? ` at ${location.endpoint}` : ''}`;
+}
+
+const UPLOADS_AT_ONCE = 6;
+
+/** Runs `work` on every item, at most `limit` at a time; the first failure rejects. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 function parsePublished(text: string, runId: string): PublishedRun {
