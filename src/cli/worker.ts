@@ -6,7 +6,6 @@ import { ensureRedis } from '../queue/connection.ts';
 import { startAnalysisWorker, type ServedLanes, type WorkerHandle } from '../queue/worker.ts';
 import { appiumServerFor } from '../ui/appium-server.ts';
 import { wholeNumberFlag } from './flags.ts';
-import { serveWorkerMetrics } from '../queue/worker-metrics.ts';
 import { InputError } from '../errors.ts';
 import { action, cliRuntime } from './runtime.ts';
 
@@ -80,13 +79,15 @@ export function registerWorker(program: Command): void {
         const worker = startWorker(redis.url, config, logger, concurrency);
         const served = await worker.ready;
         const metrics = metricsAddress
-          ? await serveWorkerMetrics(worker, metricsAddress.host, metricsAddress.port).catch(
-              async (error: unknown) => {
+          ? await (
+              await import('../queue/worker-metrics.ts')
+            )
+              .serveWorkerMetrics(worker, metricsAddress.host, metricsAddress.port)
+              .catch(async (error: unknown) => {
                 await worker.close();
                 await redis.embedded?.release();
                 throw error;
-              },
-            )
+              })
           : undefined;
         if (metrics) process.stdout.write(`metrics at ${metrics.url}\n`);
         process.stdout.write(

@@ -297,3 +297,38 @@ test(
 function bodyOf(content: { text?: string; encoding?: string }): Buffer {
   return Buffer.from(content.text ?? '', content.encoding === 'base64' ? 'base64' : 'utf8');
 }
+
+test(
+  'the queue dashboard shows a run that needs KVM waiting for a worker with kvm',
+  { timeout: 60_000 },
+  async (t) => {
+    if (!chromiumPresent || !browser || !server || !env) {
+      t.skip(`${CHROMIUM} is not installed (npm test's setup installs Debian's chromium)`);
+      return;
+    }
+    // This world's worker has no Android SDK, so no `kvm`; the image is never booted.
+    const image = join(env.config.dataRoot, 'kvm-image');
+    await mkdir(image, { recursive: true });
+    await writeFile(join(image, 'system.img'), 'not a file system');
+    const submitted = await fetch(`${server.url}/api/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ path: image, options: { launcher: 'sdk-emulator' } }),
+    });
+    assert.equal(submitted.status, 201);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/?token=${TOKEN}`);
+      // The board shows a queue's description at the head of the queue's page.
+      await page.goto(`${server.url}/admin/queues/queue/analysis-emulator-x86_64`);
+      await page
+        .getByText(/waiting: no worker with: kvm/)
+        .first()
+        .waitFor({ timeout: 15_000 });
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-waiting-for-kvm.png') });
+    } finally {
+      await context.close();
+    }
+  },
+);
